@@ -1,0 +1,39 @@
+"""Hermetic tests: no colour/size variables from the caller's shell, no leaked threads."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+DATA = Path(__file__).parent / "data"
+SHARED_LOGS = Path(__file__).resolve().parents[2] / "shared" / "logs"
+
+
+@pytest.fixture(autouse=True)
+def _hermetic_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("FORCE_COLOR", "NO_COLOR", "COLUMNS", "LINES", "TERM_PROGRAM"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_threads() -> Iterator[None]:
+    before = set(threading.enumerate())
+    yield
+    leaked = [
+        t for t in threading.enumerate() if t not in before and t.is_alive() and not t.name.startswith("pytest")
+    ]
+    for t in leaked:
+        t.join(timeout=5)
+    still = [t.name for t in leaked if t.is_alive()]
+    assert not still, f"threads leaked by the test: {still}"
+
+
+def shared_log(name: str) -> Path:
+    """A real log from ../shared/logs; skips the test when the folder is not there."""
+    path = SHARED_LOGS / name
+    if not path.exists():
+        pytest.skip(f"{path} not available")
+    return path
