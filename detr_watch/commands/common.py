@@ -1,0 +1,38 @@
+"""What the one-shot commands share: read a whole log into a store."""
+
+from __future__ import annotations
+
+import time
+
+from detr_watch.errors import DetrWatchError
+from detr_watch.pipeline import Source
+from detr_watch.store import SeriesStore
+
+
+def load(source: Source, store: SeriesStore, *, allow_waiting: bool = False) -> None:
+    """Read `source` to its end into `store`; raise if it is empty or not a training log.
+
+    With `allow_waiting`, a recognised log with no metrics yet is not an error (the frame
+    says "waiting for the first metrics").
+    """
+    while True:
+        records = source.poll(final=False)
+        store.append(records, arrived=time.time())
+        if not records and source.poll(final=True) == []:
+            break
+    store.add_skipped(source.skipped)
+    if source.format is not None:
+        store.set_meta("format", source.format)
+    if not source.exists:
+        raise DetrWatchError(f"{source.label} does not exist", hint="check the path")
+    if source.offset == 0 and source.format is None:
+        raise DetrWatchError(
+            f"{source.label} is empty",
+            hint=f"nothing written yet: 'detr-watch {source.label}' waits for the first lines",
+        )
+    source.check_log()
+    if store.snapshot().records == 0 and not allow_waiting:
+        raise DetrWatchError(
+            f"{source.label} has no metrics yet ({source.format})",
+            hint=f"'detr-watch {source.label}' waits for the first metrics",
+        )

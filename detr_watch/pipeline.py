@@ -1,0 +1,128 @@
+"""The one-way flow for one file: tail (bytes -> lines) -> detect -> parse (lines -> records).
+
+`Source.poll()` does one round of it and returns the new records; the caller stores, prints
+or counts them. No threads here: `ingest.py` runs sources on a thread for the live view.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Optional
+
+from detr_watch import formats
+from detr_watch.errors import DetrWatchError, NotALogError
+from detr_watch.formats.base import Parser
+from detr_watch.records import Record
+from detr_watch.tail import Tailer
+
+# How much of a file we look at before deciding it is not a training log. Console logs of
+# detectron2 print ~900 lines of configuration before the first metric.
+SNIFF_LINES = 1500
+SNIFF_BYTES = 2 * 1024 * 1024
+
+
+class Source:
+    """A log file followed by path, with its format detected from the first lines."""
+
+    def __init__(self, path: str | os.PathLike[str], fmt: Optional[str] = None) -> None:
+        self.path = Path(path)
+        self.label = str(path)
+        if fmt is not None and fmt not in formats.FORMATS:
+            raise DetrWatchError(
+                f"unknown format {fmt!r}", hint="choose one of: " + ", ".join(sorted(formats.FORMATS))
+            )
+        self._forced = fmt
+        self._tailer = Tailer(self.path)
+        self._parser: Optional[Parser] = None
+        self._head: list[bytes] = []
+        self._head_bytes = 0
+        self.not_a_log = False
+        self.dropped_bytes = 0
+
+    @property
+    def format(self) -> Optional[str]:
+        return self._parser.name if self._parser is not None else None
+
+    @property
+    def recognised(self) -> bool:
+        return self._parser is not None and self._parser.recognised
+
+    @property
+    def skipped(self) -> int:
+        return self._parser.skipped if self._parser is not None else 0
+
+    @property
+    def exists(self) -> bool:
+        return self._tailer.exists
+
+    @property
+    def offset(self) -> int:
+        return self._tailer.offset
+
+    @property
+    def size(self) -> int:
+        return self._tailer.size_hint
+
+    def poll(self, max_bytes: Optional[int] = None, final: bool = False) -> list[Record]:
+        """Read what is new and return its records.
+
+        `final` says no more data will come (one-shot commands): a format is then chosen
+        from whatever head there is, instead of waiting for more lines.
+        """
+        try:
+            chunks = self._tailer.read(max_bytes)
+        except IsADirectoryError:
+            raise DetrWatchError(
+                f"{self.label} is a directory", hint="give the log file inside it, e.g. log.txt"
+            ) from None
+        except PermissionError:
+            raise DetrWatchError(
+                f"cannot read {self.label}: permission denied", hint="check the file's permissions"
+            ) from None
+        except OSError as exc:
+            raise DetrWatchError(f"cannot read {self.label}: {exc.strerror or exc}") from None
+        out: list[Record] = []
+        for chunk in chunks:
+            self.dropped_bytes += chunk.dropped
+            if chunk.reset:
+                if self._parser is not None:
+                    self._parser.reset()
+                self._head.clear()
+                self._head_bytes = 0
+                self.not_a_log = False
+            if self._parser is not None:
+                out.extend(self._parser.feed(chunk.lines))
+            else:
+                self._head.extend(chunk.lines)
+                self._head_bytes += sum(len(x) for x in chunk.lines)
+                out.extend(self._detect(final=False))
+        if final and self._parser is None:
+            out.extend(self._detect(final=True))
+        return out
+
+    def _detect(self, final: bool) -> list[Record]:
+        if self.not_a_log:
+            return []
+        head = self._head
+        name = self._forced or formats.detect(head[:SNIFF_LINES])
+        if name is None:
+            if final or len(head) >= SNIFF_LINES or self._head_bytes >= SNIFF_BYTES:
+                self.not_a_log = True
+                self._head = []
+            return []
+        self._parser = formats.create(name)
+        self._head = []
+        self._head_bytes = 0
+        return self._parser.feed(head)
+
+    def check_log(self) -> None:
+        """Raise if the file is not a training log (one-shot commands call this at the end)."""
+        if self.not_a_log or (self._parser is not None and not self._parser.recognised):
+            raise NotALogError(
+                f"{self.label} is not a training log this tool can read",
+                hint="supported: " + ", ".join(sorted(formats.FORMATS)) + " (force one with --format NAME)",
+            )
+
+    def close(self) -> None:
+        self._tailer.close()
