@@ -11,40 +11,18 @@ import sys
 import tempfile
 import traceback
 from pathlib import Path
-from typing import IO, NoReturn, Optional, Sequence
+from typing import IO, Optional, Sequence
 
 from detr_watch import __version__
+from detr_watch.args import Parser, add_common, check_path
 from detr_watch.errors import DetrWatchError, UsageError
 
-SUBCOMMANDS = ("stream", "summary")
-FORMAT_NAMES = (
-    "detr-json",
-    "detr-stdout",
-    "detectron2-json",
-    "detectron2-stdout",
-    "ultralytics-csv",
-    "mmdet-json",
-)
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise UsageError(message, hint=f"see '{self.prog} --help'")
-
-
-def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--format",
-        metavar="NAME",
-        help="read the file as this format instead of detecting it: " + ", ".join(FORMAT_NAMES),
-    )
-    p.add_argument(
-        "--traceback", action="store_true", help="show the full traceback on errors (for bug reports)"
-    )
+# name -> module in detr_watch.commands with `build_parser(Parser)` and `execute(args, stdout) -> int`
+SUBCOMMANDS = {"stream": "stream", "summary": "summary"}
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(
+    p = Parser(
         prog="detr-watch",
         description=(
             "Live terminal monitor for DETR-family training logs. "
@@ -61,41 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--poll", action="store_true", help="poll the file instead of using inotify (NFS, Lustre, SSHFS)"
     )
     p.add_argument("--ascii", action="store_true", help="ASCII only: for terminals without Unicode")
-    _common(p)
+    add_common(p)
     p.add_argument("--version", action="version", version=f"detr-watch {__version__}")
     return p
-
-
-def build_stream_parser() -> argparse.ArgumentParser:
-    p = _Parser(
-        prog="detr-watch stream",
-        description='Print one JSON object per record: {"run": R, "step": S, "metrics": {name: value}}.',
-    )
-    p.add_argument("path", help="the log to read")
-    p.add_argument("--follow", "-f", action="store_true", help="keep following the file until interrupted")
-    p.add_argument("--poll", action="store_true", help="poll instead of inotify (network file systems)")
-    _common(p)
-    return p
-
-
-def build_summary_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="detr-watch summary", description="Statistics of every series in a log.")
-    p.add_argument("path", help="the log to read")
-    p.add_argument("--json", action="store_true", help="print exactly one JSON object (for scripts)")
-    _common(p)
-    return p
-
-
-def _check_path(path: str, *, must_exist: bool) -> None:
-    p = Path(path)
-    if p.is_dir():
-        raise DetrWatchError(f"{path} is a directory", hint="give the log file inside it, e.g. log.txt")
-    if must_exist and not p.exists():
-        raise DetrWatchError(
-            f"{path} does not exist", hint="check the path (or watch it live to wait for it)"
-        )
-    if not must_exist and not p.parent.exists() and str(p.parent) != "":
-        raise DetrWatchError(f"{p.parent} does not exist", hint="check the path")
 
 
 def _size(args: argparse.Namespace) -> tuple[Optional[int], Optional[int]]:
@@ -140,9 +86,9 @@ def _watch(args: argparse.Namespace, stdout: IO[str]) -> int:
         raise UsageError("no log given", hint="detr-watch PATH (e.g. output/log.txt), or detr-watch --demo")
     view = View(title=args.path, ascii=args.ascii)
     if not interactive:
-        _check_path(args.path, must_exist=True)
+        check_path(args.path, must_exist=True)
         return print_once(Source(args.path, args.format), view, stdout, width, height)
-    _check_path(args.path, must_exist=False)
+    check_path(args.path, must_exist=False)
     from detr_watch.app import run_live
 
     return run_live(
@@ -154,18 +100,12 @@ def run(argv: Sequence[str], stdout: IO[str], stderr: IO[str]) -> int:
     args: Optional[argparse.Namespace] = None
     try:
         if argv and argv[0] in SUBCOMMANDS:
-            command, rest = argv[0], list(argv[1:])
-            if command == "stream":
-                from detr_watch.commands.stream import stream
+            import importlib
 
-                args = build_stream_parser().parse_args(rest)
-                _check_path(args.path, must_exist=not args.follow)
-                return stream(args.path, args.format, follow=args.follow, poll=args.poll, stdout=stdout)
-            from detr_watch.commands.summary import summary
-
-            args = build_summary_parser().parse_args(rest)
-            _check_path(args.path, must_exist=True)
-            return summary(args.path, args.format, as_json=args.json, stdout=stdout)
+            module = importlib.import_module(f"detr_watch.commands.{SUBCOMMANDS[argv[0]]}")
+            args = module.build_parser(Parser).parse_args(list(argv[1:]))
+            code: int = module.execute(args, stdout)
+            return code
         args = build_parser().parse_args(list(argv))
         return _watch(args, stdout)
     except DetrWatchError as exc:

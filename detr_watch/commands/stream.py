@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import signal
 from types import FrameType
 from typing import IO, Optional
@@ -9,6 +10,7 @@ from typing import IO, Optional
 from detr_watch.errors import DetrWatchError
 from detr_watch.jsonout import record_line
 from detr_watch.pipeline import Source
+from detr_watch.records import Record
 
 
 class _Stop(Exception):
@@ -17,6 +19,27 @@ class _Stop(Exception):
 
 def _stop(signum: int, frame: Optional[FrameType]) -> None:
     raise _Stop()
+
+
+def build_parser(parser_class: type[argparse.ArgumentParser]) -> argparse.ArgumentParser:
+    from detr_watch.args import add_common
+
+    p = parser_class(
+        prog="detr-watch stream",
+        description='Print one JSON object per record: {"run": R, "step": S, "metrics": {name: value}}.',
+    )
+    p.add_argument("path", help="the log to read")
+    p.add_argument("--follow", "-f", action="store_true", help="keep following the file until interrupted")
+    p.add_argument("--poll", action="store_true", help="poll instead of inotify (network file systems)")
+    add_common(p)
+    return p
+
+
+def execute(args: argparse.Namespace, stdout: IO[str]) -> int:
+    from detr_watch.args import check_path
+
+    check_path(args.path, must_exist=not args.follow)
+    return stream(args.path, args.format, follow=args.follow, poll=args.poll, stdout=stdout)
 
 
 def stream(path: str, fmt: Optional[str], *, follow: bool, poll: bool, stdout: IO[str]) -> int:
@@ -29,7 +52,7 @@ def stream(path: str, fmt: Optional[str], *, follow: bool, poll: bool, stdout: I
         source.close()
 
 
-def _emit(records: list, stdout: IO[str]) -> None:  # type: ignore[type-arg]
+def _emit(records: list[Record], stdout: IO[str]) -> None:
     for rec in records:
         stdout.write(record_line(rec) + "\n")
         stdout.flush()
