@@ -1,0 +1,330 @@
+"""Statistics of one training history: improvement, trend with its error, plateau, spikes, correlation.
+
+numpy only. Inputs are 1-D float arrays (steps and values) of one stitched history (see
+`analysis.stitch`); nothing is modified.
+
+NaN/Inf policy: a point is used only when both its step and its value are finite; non-finite points
+are dropped before any statistic (callers count them with `analysis.count_nonfinite`). A statistic
+that cannot be computed (too few points, zero variance, a zero reference) is NaN or None, never an
+exception.
+
+Definitions (the README repeats them):
+- goal "min" (losses, errors) or "max" (AP/AR/precision/recall), from `roles.goal`; "better" follows it.
+- relative improvement over the last 10% = (v90 - last) / |v90| for "min", (last - v90) / |v90| for
+  "max", where v90 is the last finite value at or before first_step + 0.9 * (last_step - first_step);
+  positive means the series still got better at the end.
+- trend = least-squares slope of value against step over the last quarter of the finite points
+  (at least 3), with its standard error sqrt(sum(residual^2) / (n - 2) / sum((x - mean x)^2)).
+- plateau start = the step of the last point that beat the reference by more than `tol` (1%) of
+  |reference|, where the reference is the first value and moves to each point that beats it so; a
+  plateau is reported only when at least 3 points follow that step.
+- spike = a point more than k = 5 robust standard deviations worse than the median of the trailing
+  window of 11 points that ends at it; the robust standard deviation is 1.4826 * MAD of those
+  residuals (1.2533 * their mean absolute deviation when the MAD is 0); the first 2 points are not
+  tested.
+- correlation = Pearson's r, and Spearman's rho (Pearson's r of the ranks, ties averaged), over the
+  steps where both series are finite; needs 3 such steps and some variance in both.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple, Optional
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+_NAN = float("nan")
+
+IMPROVEMENT_FRACTION = 0.1
+TREND_FRACTION = 0.25
+TREND_MIN_POINTS = 3
+PLATEAU_TOL = 0.01
+PLATEAU_MIN_POINTS = 3
+SPIKE_WINDOW = 11
+SPIKE_K = 5.0
+SPIKE_MIN_HISTORY = 3  # points in the trailing window (the point included) before a point is tested
+MIN_CORRELATION_POINTS = 3
+
+# 1.4826 * MAD and sqrt(pi/2) * mean absolute deviation estimate the standard deviation of a normal.
+_MAD_TO_SD = 1.4826
+_MEANAD_TO_SD = math.sqrt(math.pi / 2)
+
+
+class Fit(NamedTuple):
+    """A least-squares line: slope per step, its standard error, and how many points it used."""
+
+    slope: float
+    stderr: float
+    points: int
+
+
+def _as_float(a: npt.ArrayLike) -> FloatArray:
+    return np.asarray(a, dtype=np.float64).reshape(-1)
+
+
+def finite_points(steps: npt.ArrayLike, values: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
+    """The points whose step and value are both finite, in their order."""
+    xs, ys = _as_float(steps), _as_float(values)
+    keep = np.isfinite(xs) & np.isfinite(ys)
+    return xs[keep], ys[keep]
+
+
+def _check_goal(goal: str) -> None:
+    if goal not in ("min", "max"):
+        raise ValueError(f"goal must be 'min' or 'max', got {goal!r}")
+
+
+def relative_improvement(
+    steps: npt.ArrayLike, values: npt.ArrayLike, goal: str, fraction: float = IMPROVEMENT_FRACTION
+) -> float:
+    """How much the series got better over the last `fraction` of its step span, relative to where it was.
+
+    NaN with fewer than 2 finite points, a zero step span, or a zero reference value.
+    """
+    _check_goal(goal)
+    xs, ys = finite_points(steps, values)
+    if xs.shape[0] < 2:
+        return _NAN
+    first, last_step = float(xs[0]), float(xs[-1])
+    if not last_step > first:
+        return _NAN
+    cut = first + (1.0 - fraction) * (last_step - first)
+    i = int(np.searchsorted(xs, cut, side="right")) - 1
+    ref, last = float(ys[i]), float(ys[-1])
+    if ref == 0.0:
+        return _NAN
+    change = (ref - last) if goal == "min" else (last - ref)
+    return change / abs(ref)
+
+
+def linear_fit(x: npt.ArrayLike, y: npt.ArrayLike) -> Fit:
+    """Least-squares slope of y on x over the finite points, with its standard error.
+
+    slope NaN with fewer than 2 points or one distinct x; stderr NaN with fewer than 3.
+    """
+    xs, ys = finite_points(x, y)
+    n = int(xs.shape[0])
+    if n < 2:
+        return Fit(_NAN, _NAN, n)
+    dx = xs - xs.mean()
+    sxx = float(np.dot(dx, dx))
+    if sxx == 0.0:
+        return Fit(_NAN, _NAN, n)
+    slope = float(np.dot(dx, ys - ys.mean())) / sxx
+    if n < 3:
+        return Fit(slope, _NAN, n)
+    resid = ys - ys.mean() - slope * dx
+    return Fit(slope, math.sqrt(float(np.dot(resid, resid)) / (n - 2) / sxx), n)
+
+
+def recent_trend(
+    steps: npt.ArrayLike,
+    values: npt.ArrayLike,
+    fraction: float = TREND_FRACTION,
+    min_points: int = TREND_MIN_POINTS,
+) -> Fit:
+    """`linear_fit` over the last `fraction` of the finite points (at least `min_points`, or all)."""
+    xs, ys = finite_points(steps, values)
+    k = max(min_points, math.ceil(fraction * xs.shape[0]))
+    return linear_fit(xs[-k:], ys[-k:])
+
+
+def plateau_index(
+    values: npt.ArrayLike, goal: str, tol: float = PLATEAU_TOL, min_points: int = PLATEAU_MIN_POINTS
+) -> Optional[int]:
+    """Index (into the finite values) of the last significant improvement, when a plateau follows it.
+
+    A value is a significant improvement when it beats the reference by more than `tol * |reference|`;
+    the reference starts at the first value and moves only on significant improvements, so a slow
+    steady descent still counts once it adds up. None unless at least `min_points` values follow.
+    """
+    _check_goal(goal)
+    ys = _as_float(values)
+    ys = ys[np.isfinite(ys)]
+    if ys.shape[0] == 0:
+        return None
+    sign = 1.0 if goal == "min" else -1.0
+    ref = float(ys[0])
+    last_gain = 0
+    for i in range(1, ys.shape[0]):
+        v = float(ys[i])
+        if sign * (ref - v) > tol * abs(ref):
+            ref = v
+            last_gain = i
+    if ys.shape[0] - 1 - last_gain < min_points:
+        return None
+    return last_gain
+
+
+def plateau_start(
+    steps: npt.ArrayLike,
+    values: npt.ArrayLike,
+    goal: str,
+    tol: float = PLATEAU_TOL,
+    min_points: int = PLATEAU_MIN_POINTS,
+) -> float:
+    """The step where the plateau starts (see `plateau_index`), or NaN when there is none."""
+    xs, ys = finite_points(steps, values)
+    i = plateau_index(ys, goal, tol, min_points)
+    return _NAN if i is None else float(xs[i])
+
+
+def trailing_median(values: npt.ArrayLike, window: int) -> FloatArray:
+    """Median of the last `window` values up to and including each one (fewer at the start)."""
+    if window < 1:
+        raise ValueError(f"window must be at least 1, got {window}")
+    ys = _as_float(values)
+    n = ys.shape[0]
+    out = np.empty(n)
+    if n == 0:
+        return out
+    full = min(window, n)
+    for i in range(full - 1):
+        out[i] = np.median(ys[: i + 1])
+    if n >= window:
+        windows = np.lib.stride_tricks.sliding_window_view(ys, window)
+        out[window - 1 :] = np.median(windows, axis=1)
+    else:
+        out[n - 1] = np.median(ys)
+    return out
+
+
+def robust_sd(residuals: npt.ArrayLike) -> float:
+    """1.4826 * MAD, or 1.2533 * mean absolute deviation from the median when the MAD is 0; NaN if empty."""
+    r = _as_float(residuals)
+    if r.shape[0] == 0:
+        return _NAN
+    dev = np.abs(r - np.median(r))
+    mad = float(np.median(dev))
+    if mad > 0.0:
+        return _MAD_TO_SD * mad
+    return _MEANAD_TO_SD * float(dev.mean())
+
+
+def spike_indices(
+    values: npt.ArrayLike,
+    goal: str = "min",
+    window: int = SPIKE_WINDOW,
+    k: float = SPIKE_K,
+    min_history: int = SPIKE_MIN_HISTORY,
+) -> IntArray:
+    """Indices (into the finite values) of points more than `k` robust SDs worse than their trailing median.
+
+    "Worse" is above for goal "min" and below for "max". No spikes when the residuals do not vary.
+    """
+    _check_goal(goal)
+    ys = _as_float(values)
+    ys = ys[np.isfinite(ys)]
+    if goal == "max":
+        ys = -ys
+    tested = np.arange(min_history - 1, ys.shape[0])
+    if tested.shape[0] == 0:
+        return np.empty(0, dtype=np.int64)
+    resid = (ys - trailing_median(ys, window))[tested]
+    sd = robust_sd(resid)
+    if not sd > 0.0:
+        return np.empty(0, dtype=np.int64)
+    out: IntArray = tested[resid > k * sd].astype(np.int64)
+    return out
+
+
+def spike_steps(
+    steps: npt.ArrayLike,
+    values: npt.ArrayLike,
+    goal: str = "min",
+    window: int = SPIKE_WINDOW,
+    k: float = SPIKE_K,
+) -> FloatArray:
+    """The steps of the spikes (see `spike_indices`)."""
+    xs, ys = finite_points(steps, values)
+    out: FloatArray = xs[spike_indices(ys, goal, window, k)]
+    return out
+
+
+def match_steps(
+    steps_a: npt.ArrayLike, values_a: npt.ArrayLike, steps_b: npt.ArrayLike, values_b: npt.ArrayLike
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """(steps, a, b) at the steps where both series have a finite value, ascending.
+
+    A step repeated within one series keeps its last value (the newest, as `analysis.stitch` would).
+    """
+    xa, ya = finite_points(steps_a, values_a)
+    xb, yb = finite_points(steps_b, values_b)
+    da = dict(zip(xa.tolist(), ya.tolist()))
+    db = dict(zip(xb.tolist(), yb.tolist()))
+    common = sorted(set(da) & set(db))
+    return (
+        np.asarray(common, dtype=np.float64),
+        np.asarray([da[s] for s in common], dtype=np.float64),
+        np.asarray([db[s] for s in common], dtype=np.float64),
+    )
+
+
+def pearson(a: npt.ArrayLike, b: npt.ArrayLike) -> float:
+    """Pearson's r over the pairs where both are finite; NaN with under 3 pairs or a constant side."""
+    xs, ys = finite_points(a, b)
+    if xs.shape[0] < MIN_CORRELATION_POINTS:
+        return _NAN
+    dx, dy = xs - xs.mean(), ys - ys.mean()
+    denom = math.sqrt(float(np.dot(dx, dx)) * float(np.dot(dy, dy)))
+    if denom == 0.0:
+        return _NAN
+    return max(-1.0, min(1.0, float(np.dot(dx, dy)) / denom))
+
+
+def ranks(values: npt.ArrayLike) -> FloatArray:
+    """1-based ranks, ties given the mean of the ranks they span."""
+    ys = _as_float(values)
+    n = ys.shape[0]
+    order = np.argsort(ys, kind="stable")
+    sorted_ys = ys[order]
+    out = np.empty(n)
+    starts = np.flatnonzero(np.r_[True, sorted_ys[1:] != sorted_ys[:-1]]) if n else np.empty(0, dtype=int)
+    ends = np.r_[starts[1:], n]
+    for s, e in zip(starts.tolist(), ends.tolist()):
+        out[order[s:e]] = (s + 1 + e) / 2.0
+    return out
+
+
+def spearman(a: npt.ArrayLike, b: npt.ArrayLike) -> float:
+    """Spearman's rho over the pairs where both are finite: Pearson's r of their ranks."""
+    xs, ys = finite_points(a, b)
+    if xs.shape[0] < MIN_CORRELATION_POINTS:
+        return _NAN
+    return pearson(ranks(xs), ranks(ys))
+
+
+class Gap(NamedTuple):
+    """test - train at matching steps: the latest gap, its mean, and its trend over the last half."""
+
+    points: int
+    last: float
+    mean: float
+    trend: Fit
+    widening: bool
+
+
+def gap(
+    steps_train: npt.ArrayLike,
+    train: npt.ArrayLike,
+    steps_test: npt.ArrayLike,
+    test: npt.ArrayLike,
+) -> Gap:
+    """The train-test gap (test - train at the steps both have) and whether it is widening.
+
+    Widening: the least-squares slope of the gap over the last half of those steps (at least 3
+    points) exceeds its standard error.
+    """
+    xs, a, b = match_steps(steps_train, train, steps_test, test)
+    n = int(xs.shape[0])
+    if n == 0:
+        return Gap(0, _NAN, _NAN, Fit(_NAN, _NAN, 0), False)
+    g = b - a
+    half = math.ceil(n / 2)
+    fit = linear_fit(xs[-half:], g[-half:]) if half >= 3 else Fit(_NAN, _NAN, half)
+    widening = bool(math.isfinite(fit.stderr) and fit.slope > fit.stderr)
+    return Gap(n, float(g[-1]), float(g.mean()), fit, widening)

@@ -1,0 +1,191 @@
+"""stats.py against values worked out by hand on tiny arrays."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from detr_watch import stats
+
+NAN = float("nan")
+
+
+def test_relative_improvement_min_uses_the_value_at_90_percent_of_the_steps() -> None:
+    # steps 0..10: 90% of the span is step 9 (value 1.0); last is 0.0 -> (1 - 0) / 1
+    steps = np.arange(11.0)
+    values = 10.0 - steps
+    assert stats.relative_improvement(steps, values, "min") == 1.0
+
+
+def test_relative_improvement_sign_is_positive_when_better() -> None:
+    steps = [0.0, 50.0, 90.0, 100.0]
+    assert stats.relative_improvement(steps, [4.0, 3.0, 2.0, 1.5], "min") == 0.25
+    assert stats.relative_improvement(steps, [4.0, 3.0, 2.0, 2.5], "min") == -0.25
+    # AP: went from 0.5 (step 90) to 0.75
+    assert stats.relative_improvement(steps, [0.0, 0.25, 0.5, 0.75], "max") == 0.5
+
+
+def test_relative_improvement_skips_nonfinite_and_handles_degenerate_input() -> None:
+    # the NaN at step 100 is dropped: the run ends at step 90, 90% of it is step 81 -> step 50
+    steps = [0.0, 50.0, 90.0, 100.0]
+    assert stats.relative_improvement(steps, [4.0, 2.0, 1.5, NAN], "min") == 0.25
+    assert math.isnan(stats.relative_improvement([0.0], [1.0], "min"))
+    assert math.isnan(stats.relative_improvement([0.0, 1.0], [0.0, 1.0], "min"))  # zero reference
+    assert math.isnan(stats.relative_improvement([3.0, 3.0], [2.0, 1.0], "min"))  # no step span
+    with pytest.raises(ValueError):
+        stats.relative_improvement([0.0, 1.0], [1.0, 2.0], "lower")
+
+
+def test_linear_fit_slope_and_standard_error_by_hand() -> None:
+    # x mean 1.5, Sxx 5, Sxy 5.5 -> slope 1.1; residuals -0.1 0.8 -1.3 0.6 -> SSR 2.7; se = sqrt(2.7/2/5)
+    fit = stats.linear_fit([0.0, 1.0, 2.0, 3.0], [1.0, 3.0, 2.0, 5.0])
+    assert fit.points == 4
+    assert fit.slope == pytest.approx(1.1, rel=1e-12)
+    assert fit.stderr == pytest.approx(math.sqrt(0.27), rel=1e-12)
+
+
+def test_linear_fit_degenerate_cases() -> None:
+    exact = stats.linear_fit([0.0, 1.0, 2.0], [1.0, 3.0, 5.0])
+    assert exact.slope == 2.0 and exact.stderr == 0.0
+    two = stats.linear_fit([0.0, 2.0], [1.0, 2.0])
+    assert two.slope == 0.5 and math.isnan(two.stderr) and two.points == 2
+    assert math.isnan(stats.linear_fit([1.0], [1.0]).slope)
+    assert math.isnan(stats.linear_fit([1.0, 1.0, 1.0], [1.0, 2.0, 3.0]).slope)
+    with_nan = stats.linear_fit([0.0, 1.0, 2.0, 3.0], [1.0, 3.0, NAN, 5.0])
+    assert with_nan.points == 3
+
+
+def test_recent_trend_uses_the_last_quarter_with_at_least_three_points() -> None:
+    steps = np.arange(12.0)
+    values = np.r_[np.full(9, 100.0), [3.0, 2.0, 1.0]]  # flat, then falling by 1 per step
+    fit = stats.recent_trend(steps, values)  # ceil(12 / 4) = 3 points: steps 9, 10, 11
+    assert fit.points == 3 and fit.slope == -1.0 and fit.stderr == 0.0
+    many = stats.recent_trend(np.arange(20.0), np.arange(20.0) * 2.0)  # 5 points
+    assert many.points == 5 and many.slope == 2.0
+
+
+def test_plateau_index_by_hand() -> None:
+    # ref 10 -> 8 (i=1) -> 7.9 (i=3, beats 8 by 0.1 > 0.08) -> 7.0 (i=5); nothing after beats 7 by > 0.07
+    values = [10.0, 8.0, 7.95, 7.9, 7.85, 7.0, 6.99, 6.98, 6.97]
+    assert stats.plateau_index(values, "min") == 5
+    assert stats.plateau_start(np.arange(9.0) * 10, values, "min") == 50.0
+
+
+def test_plateau_needs_three_points_after_the_last_gain() -> None:
+    assert stats.plateau_index([10.0, 8.0, 7.99, 7.98], "min") is None
+    assert stats.plateau_index([10.0, 8.0, 7.99, 7.98, 7.97], "min") == 1
+    assert math.isnan(stats.plateau_start([0.0, 1.0, 2.0], [3.0, 2.0, 1.0], "min"))
+
+
+def test_plateau_counts_a_slow_steady_descent() -> None:
+    # 0.4% per step never beats the previous value by 1%, but beats the reference after 3 steps
+    values = [1.0, 0.996, 0.992, 0.988, 0.984, 0.980, 0.976, 0.972]
+    assert stats.plateau_index(values, "min") is None  # gains at 3 and 6: only one point after
+    assert stats.plateau_index(values + [0.971, 0.970, 0.969], "min") == 6
+
+
+def test_plateau_for_a_metric_that_goes_up() -> None:
+    ap = [0.0, 0.1, 0.2, 0.3, 0.301, 0.302, 0.3, 0.299]
+    assert stats.plateau_index(ap, "max") == 3
+    assert stats.plateau_index([NAN, 0.1, 0.2, NAN, 0.2, 0.2, 0.2], "max") == 1  # finite values only
+
+
+def test_trailing_median() -> None:
+    out = stats.trailing_median([1.0, 3.0, 2.0, 10.0, 4.0], 3)
+    assert out.tolist() == [1.0, 2.0, 2.0, 3.0, 4.0]
+    assert stats.trailing_median([5.0, 1.0], 11).tolist() == [5.0, 3.0]
+    assert stats.trailing_median([], 3).shape == (0,)
+
+
+def test_robust_sd() -> None:
+    # residuals 0 0 1 2 10: median 1, |dev| 1 1 0 1 9 -> MAD 1
+    assert stats.robust_sd([0.0, 0.0, 1.0, 2.0, 10.0]) == 1.4826
+    # MAD 0: falls back to the mean absolute deviation, 4 / 10
+    assert stats.robust_sd([0.0] * 9 + [4.0]) == pytest.approx(math.sqrt(math.pi / 2) * 0.4, rel=1e-12)
+    assert stats.robust_sd([2.0, 2.0]) == 0.0
+
+
+def test_spike_on_a_flat_series() -> None:
+    values = [1.0] * 8 + [5.0] + [1.0] * 3
+    # residuals from the trailing median (points 2..11): 0 except 4 at index 8; sd = 1.2533 * 0.4
+    assert stats.spike_indices(values, "min").tolist() == [8]
+    assert stats.spike_indices(values, "max").tolist() == []  # higher is better: not a spike
+    assert stats.spike_indices([2.0 - v for v in values], "max").tolist() == [8]
+
+
+def test_spike_against_noise() -> None:
+    # alternating 1/2: trailing medians 1.5 or the value itself; residual spread gives MAD > 0
+    values = [1.0, 2.0] * 10
+    values[13] = 6.0
+    idx = stats.spike_indices(values, "min")
+    assert idx.tolist() == [13]
+    resid = np.array(values) - np.array([np.median(values[max(0, i - 10) : i + 1]) for i in range(20)])
+    sd = stats.robust_sd(resid[2:])
+    assert sd > 0 and resid[13] > 5 * sd and all(r <= 5 * sd for i, r in enumerate(resid) if i != 13)
+
+
+def test_spikes_skip_nonfinite_and_short_series() -> None:
+    assert stats.spike_indices([1.0, 50.0], "min").tolist() == []
+    assert stats.spike_indices([1.0, 1.0, 1.0], "min").tolist() == []
+    steps = np.arange(13.0)
+    values = [1.0] * 8 + [NAN, 5.0] + [1.0] * 3
+    assert stats.spike_steps(steps, values, "min").tolist() == [9.0]
+
+
+def test_match_steps_keeps_common_finite_steps() -> None:
+    xs, a, b = stats.match_steps([0, 1, 2, 3], [1.0, NAN, 3.0, 4.0], [1, 2, 3, 4], [10.0, 20.0, NAN, 40.0])
+    assert xs.tolist() == [2.0] and a.tolist() == [3.0] and b.tolist() == [20.0]
+
+
+def test_pearson_and_spearman_by_hand() -> None:
+    assert stats.pearson([1.0, 2.0, 3.0], [1.0, 3.0, 2.0]) == 0.5  # Sxy 1, Sxx 2, Syy 2
+    assert stats.pearson([1.0, 2.0, 3.0, 4.0], [8.0, 6.0, 4.0, 2.0]) == -1.0
+    assert stats.spearman([1.0, 2.0, 3.0, 4.0], [1.0, 4.0, 9.0, 100.0]) == 1.0
+    assert stats.pearson([1.0, 2.0, 3.0, 4.0], [1.0, 4.0, 9.0, 100.0]) < 0.9
+    assert stats.ranks([10.0, 20.0, 20.0, 30.0]).tolist() == [1.0, 2.5, 2.5, 4.0]
+    rho = stats.spearman([10.0, 20.0, 20.0, 30.0], [1.0, 2.0, 3.0, 4.0])
+    # dx = -1.5 0 0 1.5, dy = -1.5 -0.5 0.5 1.5: Sxy 4.5, Sxx 4.5, Syy 5 -> 4.5 / sqrt(22.5)
+    assert rho == pytest.approx(4.5 / math.sqrt(22.5), rel=1e-12)
+
+
+def test_correlation_needs_three_finite_pairs_and_variance() -> None:
+    assert math.isnan(stats.pearson([1.0, 2.0, NAN], [1.0, 2.0, 3.0]))
+    assert math.isnan(stats.pearson([1.0, 2.0, 3.0], [5.0, 5.0, 5.0]))
+    assert math.isnan(stats.spearman([1.0, 2.0], [1.0, 2.0]))
+
+
+def test_gap_widening_by_hand() -> None:
+    steps = np.arange(6.0)
+    train = np.ones(6)
+    test = np.array([1.5, 1.5, 1.5, 1.5, 1.75, 2.0])
+    g = stats.gap(steps, train, steps, test)
+    # gaps .5 .5 .5 .5 .75 1; last half (steps 3-5): .5 .75 1 -> slope .25, se 0
+    assert g.points == 6 and g.last == 1.0 and g.mean == 3.75 / 6
+    assert g.trend.slope == 0.25 and g.trend.stderr == 0.0 and g.trend.points == 3
+    assert g.widening
+
+
+def test_gap_not_widening() -> None:
+    steps = np.arange(6.0)
+    flat = stats.gap(steps, np.ones(6), steps, np.full(6, 1.5))
+    assert flat.trend.slope == 0.0 and not flat.widening
+    noisy = stats.gap(steps, np.ones(6), steps, np.array([1.5, 1.5, 1.5, 1.5, 1.75, 1.5]))
+    assert noisy.trend.slope == 0.0 and not noisy.widening
+    # last half .5 1 .75: slope .125; residuals -.125 .25 -.125 -> se sqrt(.09375 / 1 / 2) > slope
+    wobbly = stats.gap(steps, np.ones(6), steps, np.array([1.5, 1.5, 1.5, 1.5, 2.0, 1.75]))
+    assert wobbly.trend.slope == 0.125
+    assert wobbly.trend.stderr == pytest.approx(math.sqrt(0.046875), rel=1e-12)
+    assert not wobbly.widening
+    # last half .5 .5 .75: slope .125; residuals 1/24 -1/12 1/24 -> se sqrt(1/192) < slope
+    rising = stats.gap(steps, np.ones(6), steps, np.array([1.5, 1.5, 1.5, 1.5, 1.5, 1.75]))
+    assert rising.trend.stderr == pytest.approx(math.sqrt(1 / 192), rel=1e-12)
+    assert rising.widening
+
+
+def test_gap_with_too_few_points() -> None:
+    g = stats.gap([0.0, 1.0], [1.0, 1.0], [0.0, 1.0], [2.0, 3.0])
+    assert g.points == 2 and g.last == 2.0 and not g.widening and math.isnan(g.trend.slope)
+    empty = stats.gap([0.0], [1.0], [1.0], [1.0])
+    assert empty.points == 0 and math.isnan(empty.last)
