@@ -69,7 +69,9 @@ def numeric_fields(obj: dict[str, Any], skip: frozenset[str] = frozenset()) -> d
         v = as_float(value)
         if v is not None:
             out[key] = v
-        elif isinstance(value, list) and key.endswith(("_coco_eval_bbox", "_coco_eval_segm", "_coco_eval_keypoints")):
+        elif isinstance(value, list) and key.endswith(
+            ("_coco_eval_bbox", "_coco_eval_segm", "_coco_eval_keypoints")
+        ):
             out.update(coco_series(key, value))
     return out
 

@@ -203,7 +203,8 @@ class SeriesStore:
                 return snap
             series = {name: col.view(name) for name, col in self._columns.items()}
             runs = tuple(
-                RunInfo(run, v[0], v[1], int(v[2]), self._run_axis[run]) for run, v in sorted(self._runs.items())
+                RunInfo(run, v[0], v[1], int(v[2]), self._run_axis[run])
+                for run, v in sorted(self._runs.items())
             )
             snap = Snapshot(
                 version=self._version,
