@@ -1,0 +1,202 @@
+"""Numbers derived from a series at render time: min/max decimation, trend, best value, smoothing.
+
+numpy only. Inputs are 1-D float arrays of equal length (steps and values); nothing is modified.
+
+NaN/Inf policy: a point is *finite* when both its step and its value are finite. Non-finite points
+are never drawn, never a best value and never part of a trend: `decimate_minmax`, `trend`, `best` and
+`stitch` skip them (the line joins its finite neighbours), so one NaN loss cannot blank a chart or
+poison a fit. They are not lost: the store keeps them, and callers count them with
+`count_nonfinite` to say so on screen. `ema` passes them through unchanged (TensorBoard's rule).
+A result that cannot be computed (no finite point) is NaN, never an exception.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Mapping, Optional
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+_NAN = float("nan")
+
+
+def _as_float(a: npt.ArrayLike) -> FloatArray:
+    return np.asarray(a, dtype=np.float64).reshape(-1)
+
+
+def finite_mask(x: npt.ArrayLike, y: npt.ArrayLike) -> npt.NDArray[np.bool_]:
+    """True where both x and y are finite."""
+    return np.isfinite(_as_float(x)) & np.isfinite(_as_float(y))
+
+
+def count_nonfinite(values: npt.ArrayLike) -> int:
+    """How many values are NaN or +-Inf."""
+    v = _as_float(values)
+    return int(v.shape[0] - np.count_nonzero(np.isfinite(v)))
+
+
+def decimate_minmax(x: npt.ArrayLike, y: npt.ArrayLike, n_buckets: int) -> tuple[FloatArray, FloatArray]:
+    """Down-sample a line to at most about `2 * n_buckets + 2` points without hiding spikes.
+
+    The x range is cut into `n_buckets` equal columns; in each column the points with the lowest
+    and the highest y are kept (the first one on ties), plus the first and last point of the line,
+    all in x order. Non-finite points are dropped first. A line that already has at most
+    `2 * n_buckets` finite points is returned as it is. `x` must be ascending (it is sorted, stably,
+    when it is not).
+    """
+    if n_buckets < 1:
+        raise ValueError(f"n_buckets must be at least 1, got {n_buckets}")
+    xs, ys = _as_float(x), _as_float(y)
+    if xs.shape != ys.shape:
+        raise ValueError(f"x and y differ in length: {xs.shape[0]} != {ys.shape[0]}")
+    keep = finite_mask(xs, ys)
+    if not keep.all():
+        xs, ys = xs[keep], ys[keep]
+    n = xs.shape[0]
+    if n > 1 and np.any(xs[1:] < xs[:-1]):
+        order = np.argsort(xs, kind="stable")
+        xs, ys = xs[order], ys[order]
+    if n <= 2 * n_buckets:
+        return xs.copy(), ys.copy()
+    lo, hi = xs[0], xs[-1]
+    span = hi - lo
+    if span > 0:
+        bucket = np.minimum(((xs - lo) * (n_buckets / span)).astype(np.int64), n_buckets - 1)
+    else:
+        bucket = np.zeros(n, dtype=np.int64)
+    # x is sorted, so each bucket is one contiguous slice starting at `starts`.
+    starts = np.flatnonzero(np.r_[True, bucket[1:] != bucket[:-1]])
+    counts = np.diff(np.r_[starts, n])
+    ids = np.repeat(np.arange(starts.shape[0]), counts)
+    lows = np.minimum.reduceat(ys, starts)
+    highs = np.maximum.reduceat(ys, starts)
+    first_low = _first_per_group(ids, ys == lows[ids], starts.shape[0])
+    first_high = _first_per_group(ids, ys == highs[ids], starts.shape[0])
+    idx = np.unique(np.concatenate(([0, n - 1], first_low, first_high)))
+    return xs[idx], ys[idx]
+
+
+def _first_per_group(ids: IntArray, hit: npt.NDArray[np.bool_], groups: int) -> IntArray:
+    """Index of the first True of `hit` in each group (every group has one)."""
+    where = np.flatnonzero(hit)
+    _, first = np.unique(ids[where], return_index=True)
+    out: IntArray = where[first]
+    assert out.shape[0] == groups
+    return out
+
+
+def trend(steps: npt.ArrayLike, values: npt.ArrayLike, window: int) -> float:
+    """Change over the last `window` finite points, as fitted by least squares.
+
+    The slope of the least-squares line through those points times the step span they cover: with
+    two points it is simply last minus first; with more, one spike at the end moves it far less
+    than "last minus first" would. NaN when fewer than two finite points (or one distinct step).
+    """
+    if window < 2:
+        raise ValueError(f"window must be at least 2, got {window}")
+    xs, ys = _as_float(steps), _as_float(values)
+    keep = finite_mask(xs, ys)
+    xs, ys = xs[keep][-window:], ys[keep][-window:]
+    if xs.shape[0] < 2:
+        return _NAN
+    dx = xs - xs.mean()
+    denom = float(np.dot(dx, dx))
+    if denom == 0.0:
+        return _NAN
+    slope = float(np.dot(dx, ys - ys.mean())) / denom
+    return slope * float(xs.max() - xs.min())
+
+
+def direction(change: float, scale: float, rel_tol: float = 1e-3) -> int:
+    """-1, 0 or +1: whether `change` is a real move relative to the size `scale` of the values."""
+    if not math.isfinite(change):
+        return 0
+    tol = rel_tol * abs(scale) if math.isfinite(scale) and scale != 0 else 0.0
+    if abs(change) <= tol:
+        return 0
+    return 1 if change > 0 else -1
+
+
+def best(values: npt.ArrayLike, steps: npt.ArrayLike, mode: str = "min") -> tuple[float, float]:
+    """(best value, its step) over the finite values; the earliest on ties; (nan, nan) when none.
+
+    mode "min" for losses and errors, "max" for AP/AR.
+    """
+    if mode not in ("min", "max"):
+        raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
+    ys, xs = _as_float(values), _as_float(steps)
+    finite = np.flatnonzero(np.isfinite(ys))
+    if finite.shape[0] == 0:
+        return _NAN, _NAN
+    picked = ys[finite]
+    i = int(finite[np.argmin(picked) if mode == "min" else np.argmax(picked)])
+    return float(ys[i]), float(xs[i])
+
+
+def last_finite(values: npt.ArrayLike, steps: npt.ArrayLike) -> tuple[float, float]:
+    """(value, step) of the newest finite value; (nan, nan) when none."""
+    ys, xs = _as_float(values), _as_float(steps)
+    finite = np.flatnonzero(np.isfinite(ys))
+    if finite.shape[0] == 0:
+        return _NAN, _NAN
+    i = int(finite[-1])
+    return float(ys[i]), float(xs[i])
+
+
+def stitch(
+    steps: npt.ArrayLike, runs: npt.ArrayLike, starts: Optional[Mapping[int, float]] = None
+) -> npt.NDArray[np.bool_]:
+    """Mask of the points that make one history out of restarted runs.
+
+    A run that restarts (resumes from a checkpoint, or starts over) overwrites the steps it repeats:
+    the points of an earlier run at or after the first step of any later run are dropped, as
+    TensorBoard purges orphaned steps. `starts` maps run -> first step (of the whole log, so a series
+    that a later run has not written yet is still cut); by default each run's first finite step here.
+    Run numbers ascend in time. Within a run the steps ascend, so the result ascends.
+    """
+    xs = _as_float(steps)
+    rs = np.asarray(runs).reshape(-1)
+    n = xs.shape[0]
+    keep = np.ones(n, dtype=bool)
+    if n == 0:
+        return keep
+    first: dict[int, float] = {}
+    for run in np.unique(rs).tolist():
+        run_steps = xs[(rs == run) & np.isfinite(xs)]
+        if run_steps.shape[0]:
+            first[int(run)] = float(run_steps.min())
+    if starts is not None:
+        first.update({int(r): float(s) for r, s in starts.items()})
+    limit = math.inf  # the first step of the runs after this one
+    for run in sorted(first, reverse=True):
+        if limit < math.inf:
+            keep &= (rs != run) | (xs < limit)
+        limit = min(limit, first[run])
+    return keep
+
+
+def ema(values: npt.ArrayLike, weight: float) -> FloatArray:
+    """TensorBoard's debiased exponential moving average (smooth before down-sampling).
+
+    weight is clamped to [0, 1]; non-finite values are passed through and not accumulated; a series
+    whose finite values all equal the first is returned unchanged.
+    """
+    ys = _as_float(values)
+    out = ys.copy()
+    w = min(max(float(weight), 0.0), 1.0)
+    finite = np.isfinite(ys)
+    if not finite.any() or np.all(ys[finite] == ys[finite][0]):
+        return out
+    last = 0.0
+    n = 0
+    for i in range(ys.shape[0]):
+        if not finite[i]:
+            continue
+        last = last * w + (1.0 - w) * float(ys[i])
+        n += 1
+        out[i] = last if w == 1.0 else last / (1.0 - w**n)
+    return out

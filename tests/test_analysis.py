@@ -1,0 +1,206 @@
+"""Decimation, trend, best value, stitching and smoothing on tiny arrays with hand-computed results."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from detr_watch.analysis import (
+    best,
+    count_nonfinite,
+    decimate_minmax,
+    direction,
+    ema,
+    last_finite,
+    stitch,
+    trend,
+)
+
+NAN = math.nan
+INF = math.inf
+
+
+def _pts(x: np.ndarray, y: np.ndarray) -> list[tuple[float, float]]:
+    return list(zip(x.tolist(), y.tolist()))
+
+
+# --- decimate_minmax -------------------------------------------------------------------------------
+
+
+def test_decimate_empty() -> None:
+    x, y = decimate_minmax([], [], 4)
+    assert x.shape == (0,) and y.shape == (0,)
+
+
+def test_decimate_one_point() -> None:
+    assert _pts(*decimate_minmax([3.0], [0.5], 4)) == [(3.0, 0.5)]
+
+
+def test_decimate_short_line_is_returned_as_is() -> None:
+    assert _pts(*decimate_minmax([0, 1, 2, 3], [4, 3, 2, 1], 2)) == [(0, 4), (1, 3), (2, 2), (3, 1)]
+
+
+def test_decimate_keeps_min_and_max_of_each_column_in_x_order() -> None:
+    # x 0..8 in 2 columns: [0, 4) holds x 0..3, [4, 8] holds x 4..8.
+    x = [0, 1, 2, 3, 4, 5, 6, 7, 8]
+    y = [5, 9, 1, 5, 5, 0, 5, 7, 5]
+    # column 1: min (2, 1), max (1, 9); column 2: min (5, 0), max (7, 7); plus the first and last point.
+    assert _pts(*decimate_minmax(x, y, 2)) == [(0, 5), (1, 9), (2, 1), (5, 0), (7, 7), (8, 5)]
+
+
+def test_decimate_keeps_a_one_point_spike() -> None:
+    x = np.arange(100.0)
+    y = np.ones(100)
+    y[37] = 50.0
+    y[81] = -3.0
+    dx, dy = decimate_minmax(x, y, 5)
+    assert (37.0, 50.0) in _pts(dx, dy)
+    assert (81.0, -3.0) in _pts(dx, dy)
+    assert dx.shape[0] <= 2 * 5 + 2
+    assert np.all(np.diff(dx) > 0)
+
+
+def test_decimate_ties_keep_the_first_point() -> None:
+    # one column; min 1 at x=1 and x=3, max 2 at x=0 and x=2 -> first of each, plus the last point
+    assert _pts(*decimate_minmax([0, 1, 2, 3, 4], [2, 1, 2, 1, 1.5], 1)) == [(0, 2), (1, 1), (4, 1.5)]
+
+
+def test_decimate_drops_nonfinite_points() -> None:
+    x = [0, 1, 2, 3, 4]
+    y = [1, NAN, INF, -INF, 2]
+    assert _pts(*decimate_minmax(x, y, 4)) == [(0, 1), (4, 2)]
+    assert _pts(*decimate_minmax([0, NAN, 2], [1, 1, 3], 4)) == [(0, 1), (2, 3)]
+    x2, y2 = decimate_minmax([0, 1], [NAN, NAN], 4)
+    assert x2.shape == (0,) and y2.shape == (0,)
+
+
+def test_decimate_constant_x() -> None:
+    # every point in one column: its min, its max, and the first and last point
+    assert _pts(*decimate_minmax([2, 2, 2, 2, 2], [3, 1, 4, 1, 5], 1)) == [(2, 3), (2, 1), (2, 5)]
+
+
+def test_decimate_unsorted_x_is_sorted_stably() -> None:
+    assert _pts(*decimate_minmax([2, 0, 1], [20, 0, 10], 2)) == [(0, 0), (1, 10), (2, 20)]
+
+
+def test_decimate_rejects_bad_arguments() -> None:
+    with pytest.raises(ValueError):
+        decimate_minmax([1], [1], 0)
+    with pytest.raises(ValueError):
+        decimate_minmax([1, 2], [1], 3)
+
+
+def test_decimate_does_not_modify_its_input() -> None:
+    y = np.array([1.0, NAN, 3.0])
+    decimate_minmax(np.arange(3.0), y, 1)
+    assert np.isnan(y[1])
+
+
+# --- trend ----------------------------------------------------------------------------------------
+
+
+def test_trend_two_points_is_last_minus_first() -> None:
+    assert trend([0, 1], [3.0, 2.5], 10) == pytest.approx(-0.5)
+
+
+def test_trend_is_the_least_squares_change_over_the_window() -> None:
+    # last 3 points (2, 4), (3, 3), (4, 8): slope = (-2*-1 + 0*... ) -> dx = [-1, 0, 1], dy = [-1, -2, 3]
+    # slope = (1 + 0 + 3) / 2 = 2, span 2 -> change 4
+    assert trend([0, 1, 2, 3, 4], [100, 100, 4, 3, 8], 3) == pytest.approx(4.0)
+
+
+def test_trend_skips_nan_and_counts_the_window_in_finite_points() -> None:
+    # finite points (0, 1), (2, 3) -> change 2 over the window of 2
+    assert trend([0, 1, 2, 3], [1, NAN, 3, INF], 2) == pytest.approx(2.0)
+
+
+def test_trend_unknown() -> None:
+    assert math.isnan(trend([], [], 5))
+    assert math.isnan(trend([1], [2], 5))
+    assert math.isnan(trend([1, 2], [NAN, 2], 5))
+    assert math.isnan(trend([1, 1], [1, 2], 5))  # one distinct step: no slope
+    with pytest.raises(ValueError):
+        trend([0, 1], [0, 1], 1)
+
+
+def test_direction() -> None:
+    assert direction(0.5, 1.0) == 1
+    assert direction(-0.5, 1.0) == -1
+    assert direction(0.0005, 1.0) == 0  # within 0.1 % of the value
+    assert direction(0.0, 0.0) == 0
+    assert direction(1e-9, 0.0) == 1
+    assert direction(NAN, 1.0) == 0
+
+
+# --- best -----------------------------------------------------------------------------------------
+
+
+def test_best_min_and_max_with_their_steps() -> None:
+    values = [0.5, 0.2, NAN, 0.9, 0.2]
+    steps = [10, 11, 12, 13, 14]
+    assert best(values, steps, "min") == (0.2, 11.0)  # first of the ties
+    assert best(values, steps, "max") == (0.9, 13.0)
+
+
+def test_best_ignores_inf_and_handles_nothing() -> None:
+    assert best([INF, 1.0, -INF], [0, 1, 2], "min") == (1.0, 1.0)
+    v, s = best([], [], "max")
+    assert math.isnan(v) and math.isnan(s)
+    v, s = best([NAN], [3], "min")
+    assert math.isnan(v) and math.isnan(s)
+    with pytest.raises(ValueError):
+        best([1.0], [1.0], "mean")
+
+
+def test_last_finite_and_count() -> None:
+    assert last_finite([1.0, 2.0, NAN], [5, 6, 7]) == (2.0, 6.0)
+    assert count_nonfinite([1.0, NAN, INF, -INF, 0.0]) == 3
+    assert count_nonfinite([]) == 0
+
+
+# --- stitch ---------------------------------------------------------------------------------------
+
+
+def test_stitch_keeps_one_run_whole() -> None:
+    assert stitch([0, 1, 2], [0, 0, 0]).tolist() == [True, True, True]
+    assert stitch([], []).tolist() == []
+
+
+def test_stitch_drops_what_a_restart_overwrote() -> None:
+    # run 0 reached step 4, run 1 resumed at 2: run 0's steps 2..4 are orphaned
+    steps = [0, 1, 2, 3, 4, 2, 3]
+    runs = [0, 0, 0, 0, 0, 1, 1]
+    assert stitch(steps, runs).tolist() == [True, True, False, False, False, True, True]
+
+
+def test_stitch_uses_the_log_run_starts() -> None:
+    # this series has no point in run 1 yet, but run 1 started at step 1
+    assert stitch([0, 1, 2], [0, 0, 0], {0: 0.0, 1: 1.0}).tolist() == [True, False, False]
+
+
+def test_stitch_a_later_run_that_starts_earlier_cuts_every_earlier_run() -> None:
+    assert stitch([5, 6, 2, 3, 1], [0, 0, 1, 1, 2]).tolist() == [False, False, False, False, True]
+
+
+# --- ema (TensorBoard's debiased smoothing) -------------------------------------------------------
+
+
+def test_ema_debiased() -> None:
+    # w = 0.5: last = 0.5*1 = 0.5 -> 0.5/0.5 = 1; last = 0.25 + 1.5 = 1.75 -> 1.75/0.75 = 7/3;
+    # last = 0.875 + 2.5 = 3.375 -> 3.375/0.875 = 27/7
+    assert ema([1.0, 3.0, 5.0], 0.5).tolist() == pytest.approx([1.0, 7 / 3, 27 / 7])
+
+
+def test_ema_passes_nonfinite_through_without_accumulating() -> None:
+    out = ema([1.0, NAN, 3.0], 0.5)
+    assert out[0] == 1.0 and math.isnan(out[1]) and out[2] == pytest.approx(7 / 3)
+
+
+def test_ema_constant_and_edge_weights() -> None:
+    assert ema([2.0, 2.0, NAN, 2.0], 0.9)[[0, 1, 3]].tolist() == [2.0, 2.0, 2.0]
+    assert ema([1.0, 3.0], 0.0).tolist() == [1.0, 3.0]
+    assert ema([1.0, 3.0], -1.0).tolist() == [1.0, 3.0]  # clamped to 0
+    assert ema([], 0.6).tolist() == []
+    assert ema([1.0, 3.0], 1.0).tolist() == [0.0, 0.0]  # the spec: emit `last`, which stays 0
