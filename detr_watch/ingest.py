@@ -49,7 +49,6 @@ class Ingest:
 
     def pump(self) -> bool:
         """One round: read what is new, store it. True if more is waiting (read was capped)."""
-        before = self.source.offset
         records = self.source.poll(ROUND_BYTES)
         added = self.store.append(records, arrived=self._clock())
         skipped = self.source.skipped
@@ -63,7 +62,7 @@ class Ingest:
             self.store.set_meta("not_a_log", "1")
         if (added or skipped) and self._on_change is not None:
             self._on_change()
-        return self.source.offset - before >= ROUND_BYTES
+        return not self.source.caught_up
 
     def start(self) -> None:
         self._watcher.start()

@@ -61,6 +61,11 @@ class Source:
         return self._tailer.offset
 
     @property
+    def caught_up(self) -> bool:
+        """The last poll reached the end of the file (not stopped by its byte budget)."""
+        return self._tailer.caught_up
+
+    @property
     def size(self) -> int:
         return self._tailer.size_hint
 

@@ -29,11 +29,13 @@ class Pane:
         environment = {"TERM": "xterm-256color", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
         environment.update(env or {})
         exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in environment.items())
+        # After the program exits, the shell prints its status and the terminal modes, then keeps
+        # the pane alive so the test can check that the terminal was restored.
+        script = f"trap : INT; {command}; echo EXIT=$?; stty -a | tr ' ' '\\n' | grep -x -e echo -e -echo -e icanon -e -icanon | tr '\\n' ' '; echo; exec sleep 600"
         self._tmux(
             "new-session", "-d", "-x", str(width), "-y", str(height), "-c", str(cwd),
-            f"env -u COLUMNS -u LINES -u NO_COLOR -u FORCE_COLOR {exports} {command}",
+            f"env -u COLUMNS -u LINES -u NO_COLOR -u FORCE_COLOR {exports} sh -c {shlex.quote(script)}",
         )  # fmt: skip
-        self._tmux("set-option", "-g", "remain-on-exit", "on")
 
     def _tmux(self, *args: str) -> str:
         out = subprocess.run(
@@ -65,12 +67,22 @@ class Pane:
         raise AssertionError(f"timed out waiting for {what or predicate}; screen was:\n{screen}")
 
     def wait_exit(self, timeout: float = 20.0) -> int:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.info("#{pane_dead}") == "1":
-                return int(self.info("#{pane_dead_status}"))
-            time.sleep(0.05)
-        raise AssertionError(f"program did not exit; screen was:\n{self.screen()}")
+        """Wait for the program to end; return its exit status after checking the terminal is restored."""
+        screen = self.wait_for(lambda s: "EXIT=" in s and ("echo" in s.split("EXIT=")[1]), timeout, "exit")
+        tail = screen.split("EXIT=")[1].split()
+        modes = set(tail[1:])
+        assert self.info("#{alternate_on}") == "0", "still on the alternate screen"
+        assert self.info("#{cursor_flag}") == "1", "cursor left hidden"
+        assert {"echo", "icanon"} <= modes, f"terminal modes not restored: {modes}"
+        return int(tail[0])
+
+    def program_pid(self) -> int:
+        """The pid of the program (the pane runs `sh -c`, whose child it is)."""
+        shell = self.info("#{pane_pid}")
+        out = subprocess.run(
+            ["pgrep", "-P", shell], capture_output=True, text=True, timeout=10
+        ).stdout.split()
+        return int(out[0])
 
     def kill(self) -> None:
         self._tmux("kill-server")
