@@ -31,7 +31,8 @@ class Pane:
         exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in environment.items())
         # After the program exits, the shell prints its status and the terminal modes, then keeps
         # the pane alive so the test can check that the terminal was restored.
-        script = f"trap : INT; {command}; echo EXIT=$?; stty -a | tr ' ' '\\n' | grep -x -e echo -e -echo -e icanon -e -icanon | tr '\\n' ' '; echo; exec sleep 600"
+        modes = "stty -a | tr ' ' '\\n' | grep -x -e echo -e -echo -e icanon -e -icanon | tr '\\n' ' '"
+        script = f"trap : INT; {command}; echo EXIT=$?; {modes}; echo; exec sleep 600"
         self._tmux(
             "new-session", "-d", "-x", str(width), "-y", str(height), "-c", str(cwd),
             f"env -u COLUMNS -u LINES -u NO_COLOR -u FORCE_COLOR {exports} sh -c {shlex.quote(script)}",
