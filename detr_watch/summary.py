@@ -1,13 +1,50 @@
-"""Per-series statistics of a whole log: what `detr-watch summary` prints (numpy only)."""
+"""Statistics of a whole log: what `detr-watch summary` prints (numpy only).
+
+The original keys of every series (count, nonfinite, first, last, min, max, step_of_min,
+step_of_max) are over every finite value the log holds, whatever its run. Everything added
+since is computed on the series' *history*: restarted runs stitched the way TensorBoard does
+(`analysis.stitch`: a later run replaces the steps it repeats), non-finite points dropped.
+
+Decisions (the README defines each statistic in one sentence):
+- "best" is the minimum for losses and errors and the maximum for AP/AR/mAP/precision/recall,
+  as `roles.goal` says; series without a goal (lr, counters) get no best, improvement, plateau
+  or spikes.
+- The share of a component (cls, bbox, giou) in the total = its weighted value summed over the
+  final layer and every auxiliary copy (decoder layers, denoising, encoder) / the total loss, at
+  each step where the total is finite. DETR-family logs write each loss already multiplied by its
+  weight (their components add up to `loss`), so the logged values are summed as they are, and
+  the weight of X is reported as median(X / X_unscaled), rounded to 6 decimals, when `_unscaled`
+  twins exist ("weights_from": "unscaled", else "log"). Only when the logged values add up to the
+  total with DETR's default weights (ce 1, bbox 5, giou 2) and not without them are those weights
+  applied ("default"). Without a total series, the sum of the components is the total.
+- Correlation of each loss with AP: Pearson and Spearman over the steps where both are finite.
+- Train-test gap = test - train for the same loss at the same steps; widening when the gap's
+  slope over the last half of those steps exceeds its standard error (see `stats.gap`).
+- Auxiliary layers: for each decoder layer's copy of a loss, (aux - final) / |final| at the
+  last step where both are finite.
+"""
 
 from __future__ import annotations
 
 import math
+import re
 from typing import Any, Optional
 
 import numpy as np
 
-from detr_watch.store import SeriesData, Snapshot
+from detr_watch import stats
+from detr_watch.analysis import stitch
+from detr_watch.roles import SPLIT_ORDER, goal, parse_name
+from detr_watch.store import FloatArray, SeriesData, Snapshot
+
+MAX_SPIKE_STEPS = 20  # the JSON lists the first ones; `spikes` counts them all
+COMPONENTS = ("cls", "bbox", "giou")
+DEFAULT_WEIGHTS = {"cls": 1.0, "bbox": 5.0, "giou": 2.0}
+CORRELATED_ROLES = ("total", "cls", "bbox", "giou", "class_error")
+# A sum "matches" the total when its median relative error is below this.
+_SUM_TOLERANCE = 0.01
+# Decoder layers: DETR `_3`, RT-DETR `_aux_3`, Co-DETR `_aux3`, mmdet `d3.`; not dn/enc/interm copies.
+_DECODER_LAYER = re.compile(r"^(?:aux_?)?(\d+)$|^d(\d+)$")
 
 
 def _num(x: float) -> Optional[float]:
@@ -39,6 +76,295 @@ def series_stats(s: SeriesData) -> dict[str, Any]:
     return out
 
 
+def run_starts(snapshot: Snapshot, axis: str) -> dict[int, float]:
+    """run -> first step of every run on this x axis (what the dashboard stitches with)."""
+    return {r.run: r.first_step for r in snapshot.runs if r.axis == axis}
+
+
+def history(s: SeriesData, starts: Optional[dict[int, float]] = None) -> tuple[FloatArray, FloatArray]:
+    """(steps, values) of the stitched history, non-finite points included."""
+    keep = stitch(s.steps, s.runs, starts)
+    return s.steps[keep], s.values[keep]
+
+
+def history_stats(s: SeriesData, starts: Optional[dict[int, float]] = None) -> dict[str, Any]:
+    """The statistics added to each series: best, improvement, trend, plateau, spikes, non-finite."""
+    steps, values = history(s, starts)
+    g = goal(s.name)
+    xs, ys = stats.finite_points(steps, values)
+    bad = ~np.isfinite(s.values)
+    out: dict[str, Any] = {
+        "goal": g,
+        "history_points": int(xs.shape[0]),
+        "first_nonfinite_step": _num(float(s.steps[bad][0])) if bad.any() else None,
+    }
+    fit = stats.recent_trend(xs, ys)
+    out.update(slope=_num(fit.slope), slope_stderr=_num(fit.stderr), slope_points=fit.points)
+    if g is None or xs.shape[0] == 0:
+        out.update(best=None, step_of_best=None, improvement_last_10pct=None, plateau_start=None, spikes=None)
+        out["spike_steps"] = None
+        return out
+    i = int(np.argmin(ys) if g == "min" else np.argmax(ys))
+    spikes = stats.spike_steps(xs, ys, g)
+    out.update(
+        best=_num(float(ys[i])),
+        step_of_best=_num(float(xs[i])),
+        improvement_last_10pct=_num(stats.relative_improvement(xs, ys, g)),
+        plateau_start=_num(stats.plateau_start(xs, ys, g)),
+        spikes=int(spikes.shape[0]),
+        spike_steps=[float(x) for x in spikes[:MAX_SPIKE_STEPS]],
+    )
+    return out
+
+
+def _split_key(split: str) -> int:
+    return SPLIT_ORDER.index(split) if split in SPLIT_ORDER else len(SPLIT_ORDER)
+
+
+class _Histories:
+    """The stitched history of every series, each as a step -> value map of its finite points."""
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        self.snapshot = snapshot
+        self.series = snapshot.series
+        self._cache: dict[str, tuple[FloatArray, FloatArray]] = {}
+
+    def arrays(self, name: str) -> tuple[FloatArray, FloatArray]:
+        got = self._cache.get(name)
+        if got is None:
+            s = self.series[name]
+            steps, values = history(s, run_starts(self.snapshot, s.axis))
+            got = self._cache[name] = stats.finite_points(steps, values)
+        return got
+
+    def axis(self, name: str) -> str:
+        return self.series[name].axis
+
+
+def _main_names(names: list[str]) -> list[str]:
+    """Main (non-auxiliary) series, without the `_unscaled` twin of a scaled series that is present."""
+    present = set(names)
+    out = []
+    for name in sorted(names):
+        info = parse_name(name)
+        if info.aux is not None:
+            continue
+        if info.unscaled and name[: -len("_unscaled")] in present:
+            continue
+        out.append(name)
+    return out
+
+
+def _median_ratio(h: _Histories, a: str, b: str) -> float:
+    _, va, vb = stats.match_steps(*h.arrays(a), *h.arrays(b))
+    ok = vb != 0
+    return float(np.median(va[ok] / vb[ok])) if ok.any() else math.nan
+
+
+def _sum_at(h: _Histories, names: list[str], steps: FloatArray) -> FloatArray:
+    """Sum of the named series at `steps`, over those with a finite value there; NaN where none has one."""
+    total = np.zeros(steps.shape[0])
+    seen = np.zeros(steps.shape[0], dtype=bool)
+    for name in names:
+        xs, ys = h.arrays(name)
+        idx = np.searchsorted(xs, steps)
+        idx_c = np.minimum(idx, max(xs.shape[0] - 1, 0))
+        hit = (idx < xs.shape[0]) & (xs[idx_c] == steps) if xs.shape[0] else np.zeros_like(seen)
+        total[hit] += ys[idx_c[hit]]
+        seen |= hit
+    total[~seen] = np.nan
+    return total
+
+
+def _add(arrays: list[FloatArray]) -> FloatArray:
+    out: FloatArray = np.sum(np.vstack(arrays), axis=0)
+    return out
+
+
+def _median_rel_error(a: FloatArray, b: FloatArray) -> float:
+    ok = np.isfinite(a) & np.isfinite(b) & (b != 0)
+    return float(np.median(np.abs(a[ok] - b[ok]) / np.abs(b[ok]))) if ok.any() else math.inf
+
+
+def component_shares(h: _Histories, names: list[str]) -> dict[str, Any]:
+    """Per split: the share of each loss component in the total over time (see the module docstring)."""
+    by_split: dict[str, dict[str, list[str]]] = {}
+    totals: dict[str, str] = {}
+    for name in sorted(names):
+        info = parse_name(name)
+        if info.unscaled:
+            continue
+        if info.role in COMPONENTS:
+            by_split.setdefault(info.split, {}).setdefault(info.role, []).append(name)
+        elif info.role == "total" and info.aux is None and info.split not in totals:
+            totals[info.split] = name
+    out: dict[str, Any] = {}
+    for split in sorted(by_split, key=_split_key):
+        comps = by_split[split]
+        total_name = totals.get(split)
+        axis_names = [n for c in comps.values() for n in c] + ([total_name] if total_name else [])
+        if len({h.axis(n) for n in axis_names}) > 1:
+            continue
+        steps = np.unique(np.concatenate([h.arrays(n)[0] for n in axis_names]))
+        sums = {role: _sum_at(h, members, steps) for role, members in comps.items()}
+        weights: dict[str, Optional[float]] = {}
+        for role, members in comps.items():
+            main = [m for m in members if parse_name(m).aux is None]
+            twin = main[0] + "_unscaled" if main else ""
+            ratio = _median_ratio(h, main[0], twin) if twin in h.series else math.nan
+            # a ratio of two logged floats: 4.99999999996 means 5
+            weights[role] = _num(round(ratio, 6)) if math.isfinite(ratio) else None
+        weights_from = "unscaled" if any(w is not None for w in weights.values()) else "log"
+        if total_name is not None:
+            total = _sum_at(h, [total_name], steps)
+            as_logged = _add(list(sums.values()))
+            if not _median_rel_error(as_logged, total) < _SUM_TOLERANCE and weights_from == "log":
+                weighted = {r: v * DEFAULT_WEIGHTS[r] for r, v in sums.items()}
+                if _median_rel_error(_add(list(weighted.values())), total) < _SUM_TOLERANCE:
+                    sums, weights_from = weighted, "default"
+                    weights = {r: DEFAULT_WEIGHTS[r] for r in sums}
+        else:
+            total = _add(list(sums.values()))
+        ok = np.isfinite(total) & (total != 0)
+        for v in sums.values():
+            ok &= np.isfinite(v)
+        n = int(ok.sum())
+        entry: dict[str, Any] = {
+            "total": total_name,
+            "points": n,
+            "weights_from": weights_from,
+            "components": {},
+        }
+        covered = np.zeros(n)
+        for role in COMPONENTS:
+            if role not in sums:
+                continue
+            share = sums[role][ok] / total[ok]
+            covered += share
+            entry["components"][role] = {
+                "series": comps[role],
+                "weight": weights.get(role),
+                "share_first": _num(float(share[0])) if n else None,
+                "share_last": _num(float(share[-1])) if n else None,
+                "share_mean": _num(float(share.mean())) if n else None,
+            }
+        entry["unexplained_last"] = _num(1.0 - float(covered[-1])) if n else None
+        out[split or "all"] = entry
+    return out
+
+
+def _ap_series(h: _Histories, names: list[str]) -> Optional[str]:
+    """The AP@[.5:.95] series with the most finite points (test before val on ties)."""
+    candidates = [n for n in names if parse_name(n).role == "ap" and parse_name(n).aux is None]
+    candidates.sort(key=lambda n: (-h.arrays(n)[0].shape[0], _split_key(parse_name(n).split), n))
+    return candidates[0] if candidates else None
+
+
+def correlations(h: _Histories, names: list[str]) -> dict[str, Any]:
+    """Pearson and Spearman correlation of each main loss/error with AP across the steps both have."""
+    ap = _ap_series(h, names)
+    out: dict[str, Any] = {"ap": ap, "losses": {}}
+    if ap is None:
+        return out
+    for name in _main_names(names):
+        info = parse_name(name)
+        if goal(name) != "min" or info.role not in CORRELATED_ROLES or h.axis(name) != h.axis(ap):
+            continue
+        _, a, b = stats.match_steps(*h.arrays(name), *h.arrays(ap))
+        out["losses"][name] = {
+            "points": int(a.shape[0]),
+            "pearson": _num(stats.pearson(a, b)),
+            "spearman": _num(stats.spearman(a, b)),
+        }
+    return out
+
+
+def gaps(h: _Histories, names: list[str]) -> dict[str, Any]:
+    """The test - train gap of each loss that both splits log, and whether it widens."""
+    out: dict[str, Any] = {}
+    main = _main_names(names)
+    held_out: dict[tuple[str, bool], str] = {}
+    for name in sorted(main, key=lambda n: _split_key(parse_name(n).split)):
+        info = parse_name(name)
+        if info.split in ("test", "val", "ema_test"):
+            held_out.setdefault((info.base, info.unscaled), name)
+    for name in main:
+        info = parse_name(name)
+        other = held_out.get((info.base, info.unscaled))
+        if info.split != "train" or other is None or goal(name) != "min" or h.axis(name) != h.axis(other):
+            continue
+        g = stats.gap(*h.arrays(name), *h.arrays(other))
+        out[info.base + ("_unscaled" if info.unscaled else "")] = {
+            "train": name,
+            "test": other,
+            "points": g.points,
+            "last": _num(g.last),
+            "mean": _num(g.mean),
+            "slope": _num(g.trend.slope),
+            "slope_stderr": _num(g.trend.stderr),
+            "slope_points": g.trend.points,
+            "widening": g.widening,
+        }
+    return out
+
+
+def _layer_key(label: str) -> tuple[int, str]:
+    m = _DECODER_LAYER.match(label)
+    return (int(m.group(1) or m.group(2)) if m else -1, label)
+
+
+def aux_layers(h: _Histories, names: list[str]) -> dict[str, Any]:
+    """For each main loss with per-decoder-layer copies: how far each copy is above the final layer."""
+    out: dict[str, Any] = {}
+    layers: dict[tuple[str, str, bool], list[tuple[str, str]]] = {}
+    for name in names:
+        info = parse_name(name)
+        if info.aux is not None and _DECODER_LAYER.match(info.aux) and goal(name) == "min":
+            layers.setdefault((info.split, info.base, info.unscaled), []).append((info.aux, name))
+    for name in _main_names(names):
+        info = parse_name(name)
+        copies = layers.get((info.split, info.base, info.unscaled))
+        if not copies:
+            continue
+        entry: dict[str, Any] = {}
+        for label, aux in sorted(copies, key=lambda c: _layer_key(c[0])):
+            xs, final, other = stats.match_steps(*h.arrays(name), *h.arrays(aux))
+            if xs.shape[0] == 0:
+                entry[label] = {"series": aux, "step": None, "difference": None, "excess": None}
+                continue
+            f, a = float(final[-1]), float(other[-1])
+            entry[label] = {
+                "series": aux,
+                "step": _num(float(xs[-1])),
+                "difference": _num(a - f),
+                "excess": _num((a - f) / abs(f)) if f != 0 else None,
+            }
+        out[name] = entry
+    return out
+
+
+def analysis(snapshot: Snapshot) -> dict[str, Any]:
+    """The `analysis` object of `summary --json`: relations across series."""
+    h = _Histories(snapshot)
+    names = sorted(snapshot.series)
+    return {
+        "settings": {
+            "history": "runs stitched like the dashboard: a later run replaces every step from its first on",
+            "improvement_fraction": stats.IMPROVEMENT_FRACTION,
+            "trend_fraction": stats.TREND_FRACTION,
+            "trend_min_points": stats.TREND_MIN_POINTS,
+            "plateau_tolerance": stats.PLATEAU_TOL,
+            "plateau_min_points": stats.PLATEAU_MIN_POINTS,
+            "spike_window": stats.SPIKE_WINDOW,
+            "spike_k": stats.SPIKE_K,
+        },
+        "shares": component_shares(h, names),
+        "correlations": correlations(h, names),
+        "gaps": gaps(h, names),
+        "aux_layers": aux_layers(h, names),
+    }
+
+
 def summarize(snapshot: Snapshot, path: str, fmt: str) -> dict[str, Any]:
     """The `summary --json` object (schema in the README)."""
     return {
@@ -50,5 +376,9 @@ def summarize(snapshot: Snapshot, path: str, fmt: str) -> dict[str, Any]:
             {"first_step": _num(r.first_step), "last_step": _num(r.last_step), "records": r.records}
             for r in snapshot.runs
         ],
-        "series": {name: series_stats(s) for name, s in sorted(snapshot.series.items())},
+        "series": {
+            name: {**series_stats(s), **history_stats(s, run_starts(snapshot, s.axis)), "axis": s.axis}
+            for name, s in sorted(snapshot.series.items())
+        },
+        "analysis": analysis(snapshot),
     }
