@@ -19,7 +19,6 @@ import numpy as np
 import numpy.typing as npt
 
 FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 _NAN = float("nan")
 
@@ -62,31 +61,19 @@ def decimate_minmax(x: npt.ArrayLike, y: npt.ArrayLike, n_buckets: int) -> tuple
         xs, ys = xs[order], ys[order]
     if n <= 2 * n_buckets:
         return xs.copy(), ys.copy()
-    lo, hi = xs[0], xs[-1]
-    span = hi - lo
-    if span > 0:
-        bucket = np.minimum(((xs - lo) * (n_buckets / span)).astype(np.int64), n_buckets - 1)
-    else:
-        bucket = np.zeros(n, dtype=np.int64)
-    # x is sorted, so each bucket is one contiguous slice starting at `starts`.
-    starts = np.flatnonzero(np.r_[True, bucket[1:] != bucket[:-1]])
-    counts = np.diff(np.r_[starts, n])
-    ids = np.repeat(np.arange(starts.shape[0]), counts)
-    lows = np.minimum.reduceat(ys, starts)
-    highs = np.maximum.reduceat(ys, starts)
-    first_low = _first_per_group(ids, ys == lows[ids], starts.shape[0])
-    first_high = _first_per_group(ids, ys == highs[ids], starts.shape[0])
-    idx = np.unique(np.concatenate(([0, n - 1], first_low, first_high)))
+    lo, hi = float(xs[0]), float(xs[-1])
+    # Column k holds lo + k*w <= x < lo + (k+1)*w (the last one also x == hi); x is sorted, so a
+    # column is the slice between two binary searches and no per-point bucket index is needed.
+    edges = lo + (hi - lo) * np.arange(1, n_buckets) / n_buckets
+    bounds = np.r_[0, np.searchsorted(xs, edges, side="left"), n]
+    keep_idx = [0, n - 1]
+    for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+        if b > a:
+            column = ys[a:b]
+            keep_idx.append(a + int(np.argmin(column)))  # argmin/argmax: the first on ties
+            keep_idx.append(a + int(np.argmax(column)))
+    idx = np.unique(np.asarray(keep_idx, dtype=np.int64))
     return xs[idx], ys[idx]
-
-
-def _first_per_group(ids: IntArray, hit: npt.NDArray[np.bool_], groups: int) -> IntArray:
-    """Index of the first True of `hit` in each group (every group has one)."""
-    where = np.flatnonzero(hit)
-    _, first = np.unique(ids[where], return_index=True)
-    out: IntArray = where[first]
-    assert out.shape[0] == groups
-    return out
 
 
 def trend(steps: npt.ArrayLike, values: npt.ArrayLike, window: int) -> float:
@@ -165,12 +152,19 @@ def stitch(
     if n == 0:
         return keep
     first: dict[int, float] = {}
-    for run in np.unique(rs).tolist():
-        run_steps = xs[(rs == run) & np.isfinite(xs)]
+    if np.all(rs[1:] >= rs[:-1]):  # the store's order: runs as contiguous blocks, no sort needed
+        bounds = np.flatnonzero(np.r_[True, rs[1:] != rs[:-1], True])
+        blocks = [(int(rs[a]), xs[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
+    else:
+        blocks = [(int(run), xs[rs == run]) for run in np.unique(rs).tolist()]
+    for run, run_steps in blocks:
+        run_steps = run_steps[np.isfinite(run_steps)]
         if run_steps.shape[0]:
-            first[int(run)] = float(run_steps.min())
+            first[run] = float(run_steps.min())
     if starts is not None:
         first.update({int(r): float(s) for r, s in starts.items()})
+    if len(first) < 2:
+        return keep
     limit = math.inf  # the first step of the runs after this one
     for run in sorted(first, reverse=True):
         if limit < math.inf:
