@@ -13,3 +13,4 @@ class View:
     ascii: bool = False  # no Unicode box drawing or braille: plain ASCII only
     paused: bool = False
     mode: str = "live"  # "live" (watching) or "once" (one frame)
+    trend_window: int = 10  # points the table's trend is fitted over

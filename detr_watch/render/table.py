@@ -1,0 +1,135 @@
+"""The table of main series: latest value, trend over a recent window, best value and its step."""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import NamedTuple, Sequence
+
+from rich.cells import cell_len, set_cell_size
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.segment import Segment
+from rich.text import Text
+
+from detr_watch import analysis
+from detr_watch.render import fmt
+from detr_watch.render.history import history, run_starts
+from detr_watch.render.memo import memo
+from detr_watch.roles import goal
+from detr_watch.store import SeriesData, Snapshot
+from detr_watch.text import clean
+from detr_watch.view import View
+
+ARROWS = {1: "↑", -1: "↓", 0: "→"}
+ASCII_ARROWS = {1: "^", -1: "v", 0: "-"}
+HEADER_ROWS = 2  # the header and the rule under it
+HEADERS = ("series", "last", "trend", "best @step")
+
+
+class Row(NamedTuple):
+    last: str
+    trend: str  # signed change over the window, "" when unknown
+    direction: int  # -1, 0, +1
+    best: str
+    last_finite: bool
+
+
+def row(series: SeriesData, snapshot: Snapshot, window: int) -> Row:
+    """The cells of one series, over its history stitched across restarts."""
+    steps, values = history(series, run_starts(snapshot, series.axis))
+    if values.shape[0] == 0:
+        return Row("-", "", 0, "-", True)
+    last = float(values[-1])
+    change = analysis.trend(steps, values, window)
+    ref, _ = analysis.last_finite(values, steps)
+    mode = goal(series.name)
+    best = "-"
+    if mode is not None:
+        b, at = analysis.best(values, steps, mode)
+        if not math.isnan(b):
+            best = f"{fmt.value(b)} @{fmt.step(at)}"
+    return Row(
+        fmt.value(last), fmt.change(change), analysis.direction(change, ref), best, math.isfinite(last)
+    )
+
+
+def shorten(name: str, width: int, ascii_only: bool = False) -> str:
+    """`name` in `width` cells, cut in the middle: both the split prefix and the AP50/AP75 end matter."""
+    if cell_len(name) <= width:
+        return name
+    if width < 5 or not name.isascii():
+        return set_cell_size(name, width)
+    mark = "~" if ascii_only else "…"
+    keep = width - 1
+    head = keep // 2
+    return name[:head] + mark + name[len(name) - (keep - head) :]
+
+
+class MetricsTable:
+    """Rows for as many of `names` as fit the size it is rendered with.
+
+    Drawn as plain aligned lines (a header, a rule, one line per series) rather than a rich Table:
+    the column widths are computed here anyway, and this costs a tenth of the time per frame.
+    """
+
+    def __init__(self, names: Sequence[str], snapshot: Snapshot, view: View) -> None:
+        self.names = list(names)
+        self.snapshot = snapshot
+        self.view = view
+
+    def lines(self, width: int, height: int) -> list[Text]:
+        """At most `height` lines, each at most `width` cells."""
+        if height < 1 or width < 1:
+            return []
+        ascii_only = self.view.ascii
+        arrows = ASCII_ARROWS if ascii_only else ARROWS
+        fit = max(0, height - HEADER_ROWS)
+        names = self.names
+        shown = names if len(names) <= fit else names[: max(0, fit - 1)]
+        window = self.view.trend_window
+        snap = self.snapshot
+        rows = [
+            memo(snap, ("row", n, window), functools.partial(row, snap.series[n], snap, window))
+            for n in shown
+        ]
+        trends = [f"{r.trend} {arrows[r.direction]}" if r.trend else "" for r in rows]
+        widths = [
+            max([cell_len(HEADERS[1])] + [cell_len(r.last) for r in rows]),
+            max([cell_len(HEADERS[2])] + [cell_len(t) for t in trends]),
+            max([cell_len(HEADERS[3])] + [cell_len(r.best) for r in rows]),
+        ]
+        name_w = max(8, width - sum(widths) - len(widths))
+
+        def line(name: Text, cells: Sequence[Text]) -> Text:
+            out = Text(no_wrap=True, overflow="crop", end="")
+            name.align("left", name_w)
+            out.append_text(name)
+            for cell, w in zip(cells, widths):
+                cell.align("right", w)
+                out.append(" ")
+                out.append_text(cell)
+            out.truncate(width)
+            return out
+
+        out = [
+            line(Text(HEADERS[0], style="bold"), [Text(h, style="bold") for h in HEADERS[1:]]),
+            Text(("-" if ascii_only else "─") * width, style="dim", end=""),
+        ]
+        for name, r, trend in zip(shown, rows, trends):
+            # Text from a log is data: control codes replaced, and a Text (unlike a str in rich's
+            # print or Table) is never parsed for markup or :emoji: codes.
+            cells = [
+                Text(r.last, style="" if r.last_finite else "bold red"),
+                Text(trend, style="dim" if r.direction == 0 else ""),
+                Text(r.best),
+            ]
+            out.append(line(Text(shorten(clean(name, 200), name_w, ascii_only)), cells))
+        if len(shown) < len(names):
+            out.append(Text(f"... {len(names) - len(shown)} more", style="dim", end=""))
+        return out[:height]
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        height = options.height or (len(self.names) + HEADER_ROWS + 1)
+        for text in self.lines(options.max_width, height):
+            yield text
+            yield Segment.line()
