@@ -10,6 +10,7 @@ import math
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 from rich.console import Console, RenderableType
 
@@ -314,3 +315,31 @@ def test_cache_follows_the_data() -> None:
     b = render(Dashboard(store.snapshot(), view, NOW), 100, 30)
     assert a != b and "epoch 5" in b
     assert "5.0000" in b.split("series")[1]
+
+
+def test_a_plotext_error_leaves_the_figure_clean(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken_build() -> str:
+        raise RuntimeError("build failed")
+
+    monkeypatch.setattr(plot.plt, "build", broken_build)
+    steps = np.arange(5.0)
+    line = plot.PlotLine(steps, steps * 2, "train", "cyan", "braille")
+    with pytest.raises(RuntimeError):
+        plot.plot([line], 40, 10)
+    assert plot.figure_is_empty()
+
+
+def test_plot_never_gets_nonfinite_or_empty_lines() -> None:
+    steps = np.arange(4.0)
+    good = plot.PlotLine(steps, np.array([1.0, math.nan, math.inf, 2.0]), "train", "cyan", "braille")
+    empty = plot.PlotLine(steps, np.full(4, math.nan), "test", "orange", "hd")
+    text = plot.plot([good, empty], 40, 10)
+    assert "train" in text and "test" not in text  # an empty line with a label would make plotext raise
+    assert plot.plot([empty], 40, 10) == ""
+
+
+def test_epoch_axis_ticks_are_round_numbers() -> None:
+    assert plot.integer_ticks(0, 499, 8) == [0, 100, 200, 300, 400]
+    assert plot.integer_ticks(1, 72, 9) == [10, 20, 30, 40, 50, 60, 70]
+    assert plot.integer_ticks(3, 3, 5) == [3]
+    assert [plot.tick_label(t) for t in (12, 2500, 120_000, 1_500_000)] == ["12", "2500", "120k", "1.5M"]

@@ -22,7 +22,15 @@ import numpy as np
 import plotext as plt
 
 from detr_watch.analysis import FloatArray, decimate_minmax, stitch
+from detr_watch.errors import DetrWatchError
 from detr_watch.text import clean
+
+if not str(getattr(plt, "__version__", "")).startswith("5."):
+    # 6.x is a rewrite without plot/plotsize/build that aborts the interpreter on NaN.
+    raise DetrWatchError(
+        f"plotext {getattr(plt, '__version__', '?')} is installed; detr-watch needs plotext 5.x",
+        "pip install 'plotext>=5.3,<6'",
+    )
 
 CACHE_SIZE = 64
 _LOCK = threading.Lock()
@@ -135,20 +143,21 @@ def _build(lines: Sequence[PlotLine], width: int, height: int, ascii: bool) -> s
     _STATS["builds"] += 1
     plt.main()
     plt.clf()
-    plt.limitsize(False, False)  # after clf (which resets it) and before plotsize
-    plt.plotsize(width, height)
-    plt.theme("clear")
-    for line, x, y in prepared:
-        # plotext wants plain lists; a label with no data raises, so empty lines were dropped above.
-        plt.plot(x.tolist(), y.tolist(), label=clean(line.label, 40), color=line.color, marker=line.marker)
-    xs = np.concatenate([x for _, x, _ in prepared])
-    if np.all(xs == np.round(xs)):
-        ticks = integer_ticks(float(xs.min()), float(xs.max()), max(2, width // 10))
-        plt.xticks(ticks, [tick_label(t) for t in ticks])
     try:
+        plt.limitsize(False, False)  # after clf (which resets it) and before plotsize
+        plt.plotsize(width, height)
+        plt.theme("clear")
+        for line, x, y in prepared:
+            # plotext wants plain lists; a label with no data raises, so empty lines were dropped above.
+            label = clean(line.label, 40)
+            plt.plot(x.tolist(), y.tolist(), label=label, color=line.color, marker=line.marker)
+        xs = np.concatenate([x for _, x, _ in prepared])
+        if np.all(xs == np.round(xs)):
+            ticks = integer_ticks(float(xs.min()), float(xs.max()), max(2, width // 10))
+            plt.xticks(ticks, [tick_label(t) for t in ticks])
         text = str(plt.build())
     finally:
-        plt.clf()  # leave no data behind in the global figure
+        plt.clf()  # leave no data behind in the global figure, even when plotext raised
     text = text.rstrip("\n")
     if ascii:
         text = text.translate(_ASCII)
