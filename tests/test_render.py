@@ -16,8 +16,11 @@ from rich.console import Console, RenderableType
 
 from detr_watch.formats import detr_json
 from detr_watch.records import ITER, Record
-from detr_watch.render import Chart, Dashboard, MetricsTable, StatusLine, fmt, plot
-from detr_watch.render.table import shorten
+from detr_watch.render import fmt, plot
+from detr_watch.render.chart import Chart
+from detr_watch.render.dashboard import Dashboard
+from detr_watch.render.status import StatusLine
+from detr_watch.render.table import MetricsTable, shorten
 from detr_watch.roles import ChartSpec
 from detr_watch.store import SeriesStore, Snapshot
 from detr_watch.view import View
