@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from types import TracebackType
-from typing import IO, Optional
+from typing import IO, Any, Optional
 
 try:
     import termios
@@ -21,7 +21,7 @@ class Keyboard:
     def __init__(self, stream: Optional[IO[str]] = None) -> None:
         self._stream = stream if stream is not None else sys.stdin
         self.fd: Optional[int] = None
-        self._saved: Optional[list[object]] = None
+        self._saved: Optional[list[Any]] = None
         try:
             fd = self._stream.fileno()
         except (OSError, ValueError, AttributeError):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from array import array
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping, Optional
+from typing import Any, Iterable, Mapping, Optional
 
 import numpy as np
 import numpy.typing as npt
@@ -84,14 +84,20 @@ class _Column:
     def __init__(self, axis: str) -> None:
         self.axis = axis
         self.n = 0
-        self.arrays: tuple[FloatArray, FloatArray, IntArray, FloatArray, FloatArray] = (
+        self.arrays: tuple[npt.NDArray[Any], ...] = (
             np.empty(16),
             np.empty(16),
             np.empty(16, dtype=np.int32),
             np.empty(16),
             np.empty(16),
         )
-        self.pending = (array("d"), array("d"), array("i"), array("d"), array("d"))
+        self.pending: tuple[array[Any], ...] = (
+            array("d"),
+            array("d"),
+            array("i"),
+            array("d"),
+            array("d"),
+        )
 
     def flush(self) -> None:
         pend = self.pending
@@ -108,7 +114,7 @@ class _Column:
                 b = np.empty(cap, dtype=a.dtype)
                 b[: self.n] = a[: self.n]
                 grown.append(b)
-            self.arrays = (grown[0], grown[1], grown[2], grown[3], grown[4])
+            self.arrays = tuple(grown)
         for a, p in zip(self.arrays, pend):
             a[self.n : need] = np.frombuffer(p, dtype=a.dtype)
         self.n = need
@@ -120,7 +126,7 @@ class _Column:
         views = [a[:n] for a in self.arrays]
         for v in views:
             v.flags.writeable = False
-        return SeriesData(name, self.axis, views[0], views[1], views[2], views[3], views[4])  # type: ignore[arg-type]
+        return SeriesData(name, self.axis, views[0], views[1], views[2], views[3], views[4])
 
 
 class SeriesStore:
