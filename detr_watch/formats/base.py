@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any, Callable, Optional, Protocol, Sequence
+import re
+from typing import Any, Callable, Iterator, Optional, Protocol, Sequence
 
-from detr_watch.records import Record
+from detr_watch.records import Record, as_float
 
 try:  # orjson is several times faster, but rejects bare NaN/Infinity: fall back per line.
     import orjson
@@ -37,6 +38,49 @@ def loads(line: bytes) -> Any:
         return json.loads(text, parse_constant=_constant)
     except (ValueError, RecursionError) as exc:
         raise ValueError(str(exc)) from None
+
+
+def json_object(line: bytes) -> Optional[dict[str, Any]]:
+    """The JSON object on this line, or None when the line holds anything else."""
+    s = line.strip()
+    if not s.startswith(b"{"):  # cheap rejection: console lines never parse
+        return None
+    try:
+        obj = loads(s)
+    except ValueError:
+        return None
+    return obj if isinstance(obj, dict) else None
+
+
+def head_objects(lines: Sequence[bytes], limit: int = 3) -> Iterator[Optional[dict[str, Any]]]:
+    """The first `limit` non-empty lines as JSON objects (None for a line that is not one)."""
+    seen = 0
+    for line in lines:
+        if not line.strip():
+            continue
+        yield json_object(line)
+        seen += 1
+        if seen >= limit:
+            return
+
+
+def finite(value: Any) -> Optional[float]:
+    """A JSON number that can serve as a step (finite, not a bool), else None."""
+    v = as_float(value)
+    return v if v is not None and math.isfinite(v) else None
+
+
+# One number as the training code prints it ("0.4200", "1e-05", "nan", "-inf"), as bytes.
+NUMBER = rb"[-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|(?i:nan|inf(?:inity)?))"
+NUMBER_RE = re.compile(NUMBER)
+
+
+def to_float(text: bytes) -> Optional[float]:
+    """A number cell or token as a float; None when it is not exactly one number."""
+    t = text.strip()
+    if not NUMBER_RE.fullmatch(t):
+        return None
+    return float(t)
 
 
 class Parser(Protocol):
