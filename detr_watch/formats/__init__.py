@@ -8,10 +8,10 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Optional, Sequence
 
-from detr_watch.formats import detr_json, detr_stdout
+from detr_watch.formats import detectron2_json, detectron2_stdout, detr_json, detr_stdout
 from detr_watch.formats.base import Parser
 
-_MODULES: tuple[ModuleType, ...] = (detr_json, detr_stdout)
+_MODULES: tuple[ModuleType, ...] = (detr_json, detr_stdout, detectron2_json, detectron2_stdout)
 FORMATS: dict[str, ModuleType] = {m.NAME: m for m in _MODULES}
 
 
