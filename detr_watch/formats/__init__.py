@@ -8,10 +8,22 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Optional, Sequence
 
-from detr_watch.formats import detectron2_json, detectron2_stdout, detr_json, detr_stdout
+from detr_watch.formats import (
+    detectron2_json,
+    detectron2_stdout,
+    detr_json,
+    detr_stdout,
+    ultralytics_csv,
+)
 from detr_watch.formats.base import Parser
 
-_MODULES: tuple[ModuleType, ...] = (detr_json, detr_stdout, detectron2_json, detectron2_stdout)
+_MODULES: tuple[ModuleType, ...] = (
+    detr_json,
+    detr_stdout,
+    detectron2_json,
+    detectron2_stdout,
+    ultralytics_csv,
+)
 FORMATS: dict[str, ModuleType] = {m.NAME: m for m in _MODULES}
 
 
