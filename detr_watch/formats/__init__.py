@@ -13,6 +13,7 @@ from detr_watch.formats import (
     detectron2_stdout,
     detr_json,
     detr_stdout,
+    mmdet_json,
     ultralytics_csv,
 )
 from detr_watch.formats.base import Parser
@@ -23,6 +24,7 @@ _MODULES: tuple[ModuleType, ...] = (
     detectron2_json,
     detectron2_stdout,
     ultralytics_csv,
+    mmdet_json,
 )
 FORMATS: dict[str, ModuleType] = {m.NAME: m for m in _MODULES}
 
