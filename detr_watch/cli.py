@@ -18,7 +18,7 @@ from detr_watch.args import Parser, add_common, check_path
 from detr_watch.errors import DetrWatchError, UsageError
 
 # name -> module in detr_watch.commands with `build_parser(Parser)` and `execute(args, stdout) -> int`
-SUBCOMMANDS = {"stream": "stream", "summary": "summary"}
+SUBCOMMANDS = {"stream": "stream", "summary": "summary", "plot": "plot", "export": "export"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,7 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Live terminal monitor for DETR-family training logs. "
             "Other commands: 'detr-watch stream [--follow] PATH' (JSON lines), "
-            "'detr-watch summary [--json] PATH' (statistics)."
+            "'detr-watch summary [--json] PATH' (statistics), "
+            "'detr-watch plot PATH... -o FILE' (a PNG/SVG/PDF figure), "
+            "'detr-watch export PATH... --csv FILE' (every record as a table)."
         ),
     )
     p.add_argument("path", nargs="?", help="the log to watch (DETR log.txt, console output, ...)")
