@@ -10,6 +10,8 @@ import math
 from typing import Any, Iterator, NamedTuple, Optional
 
 COCO_STATS = ("AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm", "ARl")
+# pycocotools summarizes keypoints with 10 stats in another order (no small objects, AR at IoU thresholds).
+COCO_KEYPOINT_STATS = ("AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl")
 
 # The two x-axes a series can live on; series on different axes never share a chart.
 EPOCH = "epoch"
@@ -38,7 +40,8 @@ def coco_series(prefix: str, stats: Any) -> Iterator[tuple[str, float]]:
     """
     if not isinstance(stats, (list, tuple)):
         return
-    for name, value in zip(COCO_STATS, stats):
+    names = COCO_KEYPOINT_STATS if prefix.endswith("_keypoints") else COCO_STATS
+    for name, value in zip(names, stats):
         v = as_float(value)
         if v is None or v == -1.0:
             continue

@@ -91,3 +91,11 @@ def test_times_and_epochs_kept_nan_when_unknown() -> None:
     assert s.axis == ITER
     assert s.times[0] == 1000.0 and math.isnan(s.times[1])
     assert s.epochs[0] == 0.5 and math.isnan(s.epochs[1])
+
+
+def test_coco_keypoint_stats_have_their_own_names() -> None:
+    stats = [0.6, 0.8, 0.7, 0.55, 0.7, 0.65, 0.85, 0.72, 0.6, 0.75]
+    out = dict(coco_series("test_coco_eval_keypoints", stats))
+    assert out["test_coco_eval_keypoints/AR"] == 0.65
+    assert out["test_coco_eval_keypoints/ARl"] == 0.75
+    assert "test_coco_eval_keypoints/APs" not in out and len(out) == 10
