@@ -50,7 +50,7 @@ class Ingest:
     def pump(self) -> bool:
         """One round: read what is new, store it. True if more is waiting (read was capped)."""
         records = self.source.poll(ROUND_BYTES)
-        added = self.store.append(records, arrived=self._clock())
+        added = self.store.append(records, arrived=self.source.modified(self._clock()) if records else None)
         skipped = self.source.skipped
         if skipped != self._skipped:
             self.store.add_skipped(skipped - self._skipped)

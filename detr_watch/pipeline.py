@@ -69,6 +69,17 @@ class Source:
     def size(self) -> int:
         return self._tailer.size_hint
 
+    def modified(self, default: float) -> float:
+        """When the file was last written (its mtime): when its newest record arrived.
+
+        Records read from a file's history did not arrive "now": the status line's
+        "last record N ago" must tell how long the log has been quiet, even on the first frame.
+        """
+        try:
+            return self.path.stat().st_mtime
+        except OSError:
+            return default
+
     def poll(self, max_bytes: Optional[int] = None, final: bool = False) -> list[Record]:
         """Read what is new and return its records.
 

@@ -208,3 +208,17 @@ def test_summary_on_every_real_log_runs(tmp_path: Path) -> None:
             for key in ("first", "last", "min", "max"):
                 v = stats[key]
                 assert v is None or math.isfinite(v), (path.name, name)
+
+
+def test_last_record_age_comes_from_the_file_not_the_read(tmp_path: Path) -> None:
+    """A log last written two hours ago must not look fresh because we just read it."""
+    import os
+    import time
+
+    path = tmp_path / "log.txt"
+    path.write_bytes(MOQIXIS.read_bytes())
+    two_hours_ago = time.time() - 2 * 3600 - 30
+    os.utime(path, (two_hours_ago, two_hours_ago))
+    code, out, _ = cli("--once", "--width", "120", "--height", "30", str(path))
+    assert code == 0
+    assert "last record 2h 00m ago" in out.splitlines()[0]

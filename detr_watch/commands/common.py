@@ -17,7 +17,7 @@ def load(source: Source, store: SeriesStore, *, allow_waiting: bool = False) -> 
     """
     while True:
         records = source.poll(final=False)
-        store.append(records, arrived=time.time())
+        store.append(records, arrived=source.modified(time.time()))
         if not records and source.poll(final=True) == []:
             break
     store.add_skipped(source.skipped)
