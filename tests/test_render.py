@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import DATA
 from rich.console import Console, RenderableType
 
 from detr_watch.formats import detr_json
@@ -24,7 +25,6 @@ from detr_watch.render.table import MetricsTable, shorten
 from detr_watch.roles import ChartSpec
 from detr_watch.store import SeriesStore, Snapshot
 from detr_watch.view import View
-from tests.conftest import DATA
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("DETR_WATCH_UPDATE_GOLDEN") == "1"

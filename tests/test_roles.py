@@ -7,12 +7,12 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import DATA, shared_log
 
 from detr_watch.formats import detr_json
 from detr_watch.records import numeric_fields
 from detr_watch.roles import ChartSpec, NameInfo, aux_series, chart_specs, goal, main_series, parse_name
 from detr_watch.store import SeriesStore
-from tests.conftest import DATA, shared_log
 
 
 def _json_log_names(path: Path) -> set[str]:
