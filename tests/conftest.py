@@ -23,7 +23,9 @@ def _no_leaked_threads() -> Iterator[None]:
     before = set(threading.enumerate())
     yield
     leaked = [
-        t for t in threading.enumerate() if t not in before and t.is_alive() and not t.name.startswith("pytest")
+        t
+        for t in threading.enumerate()
+        if t not in before and t.is_alive() and not t.name.startswith("pytest")
     ]
     for t in leaked:
         t.join(timeout=5)

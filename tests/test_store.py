@@ -64,7 +64,10 @@ def test_snapshot_is_immutable_while_the_store_grows() -> None:
     assert list(second.series["a"].values) == [1.0, 2.0, 5.0]
     assert list(second.series["a"].runs) == [0, 0, 1]
     assert second.records == 3 and second.last_arrival == 12.0
-    assert [(r.run, r.first_step, r.last_step, r.records) for r in second.runs] == [(0, 0, 1, 2), (1, 0, 0, 1)]
+    assert [(r.run, r.first_step, r.last_step, r.records) for r in second.runs] == [
+        (0, 0, 1, 2),
+        (1, 0, 0, 1),
+    ]
     assert list(second.series["a"].run(1).values) == [5.0]
 
 
@@ -86,7 +89,9 @@ def test_records_without_metrics_are_not_counted() -> None:
 
 def test_times_and_epochs_kept_nan_when_unknown() -> None:
     store = SeriesStore()
-    store.append([Record(10, {"a": 1.0}, axis=ITER, time=1000.0, epoch=0.5), Record(20, {"a": 2.0}, axis=ITER)])
+    store.append(
+        [Record(10, {"a": 1.0}, axis=ITER, time=1000.0, epoch=0.5), Record(20, {"a": 2.0}, axis=ITER)]
+    )
     s = store.snapshot().series["a"]
     assert s.axis == ITER
     assert s.times[0] == 1000.0 and math.isnan(s.times[1])
