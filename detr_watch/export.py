@@ -20,7 +20,7 @@ import csv
 import math
 from array import array
 from pathlib import Path
-from typing import IO, Any, Iterable, Union
+from typing import IO, Any, Iterable, Optional, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -139,39 +139,31 @@ class Collector:
         )
 
 
-def _number(v: float) -> str:
-    if math.isnan(v):
-        return "nan"
-    if math.isinf(v):
-        return "inf" if v > 0 else "-inf"
-    # 12 rather than 12.0 for steps and counts; repr is the shortest text that reads back exactly
-    return str(int(v)) if v.is_integer() and abs(v) < 2**53 else repr(v)
-
-
-def _optional(v: float) -> str:
-    return "" if math.isnan(v) else _number(v)
+def _texts(values: FloatArray, present: Optional[npt.NDArray[np.bool_]] = None) -> list[str]:
+    """Each value as the shortest text that reads back exactly (repr: `nan`, `inf`, `-inf` included),
+    12 rather than 12.0; "" where `present` is False (or, without `present`, where the value is NaN)."""
+    texts = [t[:-2] if (t := repr(v)).endswith(".0") else t for v in values.tolist()]
+    missing = ~present if present is not None else np.isnan(values)
+    for k in np.flatnonzero(missing).tolist():
+        texts[k] = ""
+    return texts
 
 
 def write_csv(t: Table, out: IO[str]) -> int:
     """Write the table as CSV (header first); returns the number of rows."""
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(t.columns)
-    columns = [(t.series[name].tolist(), t.present[name].tolist()) for name in t.series]
-    runs = t.runs.tolist()
-    steps = t.steps.tolist()
-    epochs = t.epochs.tolist()
-    times = t.times.tolist()
-    for i in range(len(t)):
-        cells = [
-            t.logs[i],
-            str(runs[i]),
-            t.axes[i],
-            _number(steps[i]),
-            _optional(epochs[i]),
-            _optional(times[i]),
-        ]
-        cells.extend(_number(values[i]) if present[i] else "" for values, present in columns)
-        writer.writerow(cells)
+    # Column by column: one list comprehension per column is several times faster than per cell calls.
+    columns: list[list[str]] = [
+        t.logs,
+        [str(r) for r in t.runs.tolist()],
+        t.axes,
+        _texts(t.steps, np.ones(len(t), dtype=bool)),
+        _texts(t.epochs),
+        _texts(t.times),
+    ]
+    columns.extend(_texts(values, t.present[name]) for name, values in t.series.items())
+    writer.writerows(zip(*columns))
     return len(t)
 
 
