@@ -184,11 +184,12 @@ def _draw(
     breakdown = chart.title == BREAKDOWN_TITLE
     use_log = log_y and chart.log_ok
     for i, name, label in chart.lines:
-        x, y = _history(sources[i], name)
-        if use_log:
-            keep = y > 0
-            x, y = x[keep], y[keep]
-        if x.shape[0] == 0:
+        x, raw = _history(sources[i], name)
+        smooth = smoothing is not None and _smoothable(name)
+        # Smooth the whole history first, as the live view does; the log scale only hides points.
+        y = ema(raw, smoothing) if smooth and smoothing is not None else raw
+        keep = y > 0 if use_log else np.ones(y.shape[0], dtype=bool)
+        if not keep.any():
             continue
         if breakdown:
             color = colors[BREAKDOWN.index(label) % len(colors)]
@@ -197,14 +198,14 @@ def _draw(
             color = colors[i % len(colors)]
             style = LINESTYLES.get(parse_name(name).split, "-")
         legend = f"{sources[i].label} · {label}" if several else label
-        marker = "o" if x.shape[0] == 1 else None
-        if smoothing is not None and _smoothable(name):
-            rx, ry = decimate_minmax(x, y, MAX_BUCKETS)
+        marker = "o" if keep.sum() == 1 else None
+        if smooth:
+            shown = raw > 0 if use_log else keep
+            rx, ry = decimate_minmax(x[shown], raw[shown], MAX_BUCKETS)
             ax.plot(
                 rx, ry, color=color, linestyle=style, alpha=0.25, linewidth=0.8, marker=marker, label="_raw"
             )
-            y = ema(y, smoothing)
-        px, py = decimate_minmax(x, y, MAX_BUCKETS)
+        px, py = decimate_minmax(x[keep], y[keep], MAX_BUCKETS)
         ax.plot(px, py, color=color, linestyle=style, linewidth=1.4, marker=marker, label=legend)
     ax.set_title(chart.title, fontsize=10)
     ax.set_xlabel("iteration" if chart.axis == "iter" else chart.axis or "step", fontsize=9)

@@ -133,6 +133,16 @@ def test_log_scale_leaves_out_values_that_are_not_positive() -> None:
     assert list(fig.axes[0].get_lines()[0].get_ydata()) == [2.0, 1.0, 0.5]
 
 
+def test_log_scale_with_smoothing_smooths_first_then_hides() -> None:
+    values = [2.0, 0.0, 1.0, -1.0, 0.5]
+    records = [Record(float(i), {"train_loss": v}) for i, v in enumerate(values)]
+    fig = build_figure([("log", snap(records))], log_y=True, smoothing=0.5)
+    raw, smooth = fig.axes[0].get_lines()
+    assert list(raw.get_ydata()) == [2.0, 1.0, 0.5]
+    expected = ema(values, 0.5)
+    np.testing.assert_allclose(smooth.get_ydata(), expected[expected > 0])
+
+
 def test_restarts_are_stitched_or_overlaid() -> None:
     records = detr_records(4) + detr_records(3, scale=3.0, run=1, first=2)
     stitched = build_figure([("log", snap(records))])
