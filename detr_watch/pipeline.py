@@ -97,7 +97,10 @@ class Source:
                 f"cannot read {self.label}: permission denied", hint="check the file's permissions"
             ) from None
         except OSError as exc:
-            raise DetrWatchError(f"cannot read {self.label}: {exc.strerror or exc}") from None
+            raise DetrWatchError(
+                f"cannot read {self.label}: {exc.strerror or exc}",
+                hint="give the path of a regular log file (not a device, pipe or socket)",
+            ) from None
         out: list[Record] = []
         for chunk in chunks:
             self.dropped_bytes += chunk.dropped

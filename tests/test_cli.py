@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import DATA
+from conftest import DATA, SHARED_LOGS
 
 from detr_watch.cli import run
 
@@ -222,3 +222,31 @@ def test_last_record_age_comes_from_the_file_not_the_read(tmp_path: Path) -> Non
     code, out, _ = cli("--once", "--width", "120", "--height", "30", str(path))
     assert code == 0
     assert "last record 2h 00m ago" in out.splitlines()[0]
+
+
+def test_a_pipe_or_device_is_one_line_error(tmp_path: Path) -> None:
+    import os
+
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    for path in (str(fifo), "/dev/null"):
+        code, _, err = cli("summary", path)
+        assert code != 0
+        assert_one_line_error(err, "not a regular file")
+
+
+@pytest.mark.parametrize("fmt_log", sorted(p.name for p in SHARED_LOGS.glob("*") if p.name != "README.md"))
+def test_every_real_log_in_once_and_stream(fmt_log: str) -> None:
+    from conftest import shared_log
+
+    path = shared_log(fmt_log)
+    code, out, err = cli("--once", "--width", "120", "--height", "40", str(path))
+    assert code == 0, err
+    assert len(out.splitlines()) <= 40
+    code, out, err = cli("stream", str(path))
+    assert code == 0, err
+    lines = [json.loads(x) for x in out.splitlines()]
+    if "headeronly" in fmt_log:
+        assert lines == []
+    else:
+        assert lines and all(set(x) == {"run", "step", "metrics"} for x in lines)
