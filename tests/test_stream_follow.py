@@ -66,11 +66,9 @@ def follower(log: Path) -> Iterator[Follower]:
 
 
 def test_records_arrive_as_written_and_sigint_exits_zero(log: Path, follower: Follower) -> None:
-    assert follower.next() == {
-        "run": 0,
-        "step": 0,
-        "metrics": {"train_loss": 3.0, "test_coco_eval_bbox/AP": 0.0},
-    }
+    first = follower.next()
+    assert (first["run"], first["step"], first["metrics"]["train_loss"]) == (0, 0, 3.0)
+    assert len(first["metrics"]) == 13  # train_loss + the 12 COCO stats
     with open(log, "a") as f:
         f.write(_line(1, 2.0))
         f.flush()
