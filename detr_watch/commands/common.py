@@ -15,11 +15,11 @@ def load(source: Source, store: SeriesStore, *, allow_waiting: bool = False) -> 
     With `allow_waiting`, a recognised log with no metrics yet is not an error (the frame
     says "waiting for the first metrics").
     """
-    while True:
-        records = source.poll(final=False)
-        store.append(records, arrived=source.modified(time.time()))
-        if not records and source.poll(final=True) == []:
-            break
+    # poll() without a byte budget reads to the end of the file; the final poll then settles the
+    # format from whatever head there is (a short file may be too short for detection to be sure).
+    arrived = source.modified(time.time())
+    store.append(source.poll(), arrived=arrived)
+    store.append(source.poll(final=True), arrived=arrived)
     store.add_skipped(source.skipped)
     if source.format is not None:
         store.set_meta("format", source.format)
