@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from detr_watch.store import SeriesStore
+
 DATA = Path(__file__).parent / "data"
 SHARED_LOGS = Path(__file__).resolve().parents[2] / "shared" / "logs"
 
@@ -39,3 +41,23 @@ def shared_log(name: str) -> Path:
     if not path.exists():
         pytest.skip(f"{path} not available")
     return path
+
+
+REAL_LOGS = (
+    sorted(p.name for p in SHARED_LOGS.glob("*") if p.name != "README.md") if SHARED_LOGS.exists() else []
+)
+
+
+def load_real_log(name: str) -> tuple[str, SeriesStore]:
+    """A real log read whole, as the one-shot commands read it: (format, store)."""
+    from detr_watch.commands.common import load
+    from detr_watch.pipeline import Source
+
+    source = Source(shared_log(name))
+    store = SeriesStore()
+    try:
+        load(source, store, allow_waiting=True)
+    finally:
+        source.close()
+    assert source.format is not None, f"{name} was not recognised"
+    return source.format, store

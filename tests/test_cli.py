@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import DATA, SHARED_LOGS
+from conftest import DATA, REAL_LOGS
 
 from detr_watch.cli import run
 
@@ -235,7 +235,7 @@ def test_a_pipe_or_device_is_one_line_error(tmp_path: Path) -> None:
         assert_one_line_error(err, "not a regular file")
 
 
-@pytest.mark.parametrize("fmt_log", sorted(p.name for p in SHARED_LOGS.glob("*") if p.name != "README.md"))
+@pytest.mark.parametrize("fmt_log", REAL_LOGS)
 def test_every_real_log_in_once_and_stream(fmt_log: str) -> None:
     from conftest import shared_log
 

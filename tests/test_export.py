@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import DATA, SHARED_LOGS
+from conftest import DATA, REAL_LOGS, shared_log
 
 from detr_watch.cli import run
 from detr_watch.export import Collector, write_csv
@@ -160,29 +160,14 @@ def test_cli_parquet_round_trip(tmp_path: Path) -> None:
     assert t.num_rows == 7 and t.column("step").to_pylist()[:2] == [0.0, 1.0]
 
 
-REAL_LOGS = (
-    sorted(p.name for p in SHARED_LOGS.glob("*") if p.name != "README.md") if SHARED_LOGS.exists() else []
-)
-
-
 @pytest.mark.parametrize("name", REAL_LOGS)
 def test_every_real_log_exports_one_row_per_record(name: str) -> None:
-    from detr_watch import formats
-    from detr_watch.pipeline import SNIFF_LINES, Source
+    from detr_watch.pipeline import Source
 
-    path = SHARED_LOGS / name
-    with path.open("rb") as f:
-        head = [line.rstrip(b"\r\n") for _, line in zip(range(SNIFF_LINES), f)]
-    if formats.detect(head) is None:
-        pytest.skip(f"no parser registered yet for {name}")
+    path = shared_log(name)
     source = Source(path)
-    records = 0
     try:
-        while True:
-            got = source.poll()
-            records += sum(1 for r in got if r.metrics)
-            if not got and not source.poll(final=True):
-                break
+        records = sum(1 for r in source.poll() + source.poll(final=True) if r.metrics)
     finally:
         source.close()
     code, out, err = cli("export", str(path), "--csv", "-")

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import DATA, SHARED_LOGS
+from conftest import DATA, REAL_LOGS, load_real_log
 
 from detr_watch.analysis import ema
 from detr_watch.cli import run
@@ -263,28 +263,9 @@ def test_cli_plot_without_matplotlib_says_what_to_install(
         save_figure([("log", snap(detr_records()))], target)
 
 
-REAL_LOGS = (
-    sorted(p.name for p in SHARED_LOGS.glob("*") if p.name != "README.md") if SHARED_LOGS.exists() else []
-)
-
-
 @pytest.mark.parametrize("name", REAL_LOGS)
 def test_every_real_log_makes_a_figure(name: str) -> None:
-    from detr_watch import formats
-    from detr_watch.commands.common import load
-    from detr_watch.pipeline import SNIFF_LINES, Source
-
-    path = SHARED_LOGS / name
-    with path.open("rb") as f:
-        head = [line.rstrip(b"\r\n") for _, line in zip(range(SNIFF_LINES), f)]
-    if formats.detect(head) is None:
-        pytest.skip(f"no parser registered yet for {name}")
-    source = Source(path)
-    store = SeriesStore()
-    try:
-        load(source, store, allow_waiting=True)
-    finally:
-        source.close()
+    _, store = load_real_log(name)
     snapshot = store.snapshot()
     if snapshot.records == 0:
         with pytest.raises(DetrWatchError, match="nothing to plot"):

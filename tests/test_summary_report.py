@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SHARED_LOGS
+from conftest import REAL_LOGS, SHARED_LOGS, load_real_log
 
 from detr_watch.cli import run
 from detr_watch.jsonout import dumps
@@ -270,32 +270,11 @@ def test_report_fits_the_console_and_drops_columns_when_narrow(width: int) -> No
     assert ("nan/inf" in header) == (width >= 100)
 
 
-REAL_LOGS = (
-    sorted(p.name for p in SHARED_LOGS.glob("*") if p.name != "README.md") if SHARED_LOGS.exists() else []
-)
-
-
 @pytest.mark.parametrize("name", REAL_LOGS)
 def test_every_real_log(name: str) -> None:
-    from detr_watch import formats
-    from detr_watch.commands.common import load
-    from detr_watch.errors import DetrWatchError
-    from detr_watch.pipeline import SNIFF_LINES, Source
-
+    fmt, store = load_real_log(name)
     path = SHARED_LOGS / name
-    with path.open("rb") as f:
-        head = [line.rstrip(b"\r\n") for _, line in zip(range(SNIFF_LINES), f)]
-    if formats.detect(head) is None:
-        pytest.skip(f"no parser registered yet for {name}")
-    source = Source(path)
-    store = SeriesStore()
-    try:
-        load(source, store, allow_waiting=True)
-    except DetrWatchError as exc:
-        pytest.skip(f"{name}: {exc.message}")
-    finally:
-        source.close()
-    data: dict[str, Any] = summarize(store.snapshot(), str(path), source.format or "")
+    data: dict[str, Any] = summarize(store.snapshot(), str(path), fmt)
     back = json.loads(dumps(data))
     assert set(back["series"]) == set(store.snapshot().series)
     for s in back["series"].values():
