@@ -71,8 +71,10 @@ class _Table:
         # each column after the first costs its cells plus padding, divider and padding
         cost = [max(col) + 3 for col in columns]
         keep = list(range(len(self.headers)))
+        # a folded name is hard to read (AR1 / AR10 / AR100 look alike): give optional columns up first
+        wanted = min(max(columns[0]), NAME_WIDTH)
         for drop in self.optional:
-            if MIN_NAME_WIDTH + sum(cost[i] for i in keep[1:]) <= options.max_width:
+            if wanted + sum(cost[i] for i in keep[1:]) <= options.max_width:
                 break
             keep.remove(drop)
         room = options.max_width - sum(cost[i] for i in keep[1:])
