@@ -7,7 +7,8 @@ or NUL bytes never stop the tail.
 Lines are consumed only through the last newline: a torn last line is held back until its
 newline arrives. A shrinking file, or one whose already-read bytes changed, is read again from
 the top; a new file under the name is switched to after the old one is drained. Either way the
-consumer is told with `Chunk.reset`.
+consumer is told with `Chunk.reset`, except when the new file holds the bytes already read with
+more after them (rsync, an editor's save): then reading goes on where it was.
 """
 
 from __future__ import annotations
@@ -70,6 +71,11 @@ class _Batch:
 
 def _strip_cr(line: bytes) -> bytes:
     return line[:-1] if line.endswith(b"\r") else line
+
+
+def _read_at(file: BinaryIO, pos: int, n: int) -> bytes:
+    file.seek(pos)
+    return file.read(n) or b""
 
 
 class Tailer:
@@ -184,6 +190,10 @@ class Tailer:
                     self._name_present = False
                 self._caught_up = True
                 return
+            if self._pos and self._unchanged(replacement[0]):
+                # rsync or an editor put a copy with more at the end in place: read on, not again.
+                self._switch(replacement)
+                continue
             self._finish(batch)
             self._adopt(replacement, batch, reset=True)
 
@@ -231,19 +241,17 @@ class Tailer:
             self._start_over()
             batch.reset()
 
-    def _unchanged(self) -> bool:
+    def _unchanged(self, file: Optional[BinaryIO] = None) -> bool:
+        """Whether `file` (default: the open one) holds the bytes read so far at the same places."""
         # A rewrite that kept the first bytes (same banner, same config) rarely keeps the bytes
         # just before our position too: check both ends of what was read.
-        if self._read_at(0, len(self._head)) != self._head:
+        f = file if file is not None else self._file
+        assert f is not None
+        if _read_at(f, 0, len(self._head)) != self._head:
             return False
         if self._pos <= len(self._head):
             return True
-        return self._read_at(self._pos - len(self._tail), len(self._tail)) == self._tail
-
-    def _read_at(self, pos: int, n: int) -> bytes:
-        assert self._file is not None
-        self._file.seek(pos)
-        return self._file.read(n) or b""
+        return _read_at(f, self._pos - len(self._tail), len(self._tail)) == self._tail
 
     def _drain(self, batch: _Batch, limit: Optional[int]) -> tuple[int, bool]:
         """Read from the open file up to `limit` bytes; returns (bytes read, reached the end)."""
@@ -316,6 +324,15 @@ class Tailer:
             return False
         self._name_present = True
         return (st.st_dev, st.st_ino) != self._ident
+
+    def _switch(self, opened: tuple[BinaryIO, os.stat_result]) -> None:
+        """Go on reading from `opened`, a copy of the open file with more at the end, at the same place."""
+        assert self._file is not None
+        self._file.close()
+        self._file, st = opened
+        self._ident = (st.st_dev, st.st_ino)
+        self._size = st.st_size
+        self._name_present = True
 
     def _finish(self, batch: _Batch) -> None:
         """Close the drained old file; its torn last line is a line now, as its writer is gone."""

@@ -225,9 +225,35 @@ def test_replacement_by_os_replace(log: Path, tmp_path: Path) -> None:
     tailer.read()
     append(log, b"3\n")
     tmp = tmp_path / ".log.txt.tmp"
-    tmp.write_bytes(b"1\n2\n3\n4\n")
+    tmp.write_bytes(b"one\ntwo\n")
     os.replace(tmp, log)
-    assert tailer.read() == [Chunk(False, [b"3"]), Chunk(True, [b"1", b"2", b"3", b"4"])]
+    assert tailer.read() == [Chunk(False, [b"3"]), Chunk(True, [b"one", b"two"])]
+
+
+def test_replacement_with_the_same_bytes_and_more_reads_on(log: Path, tmp_path: Path) -> None:
+    # rsync without --inplace, or an editor's save: a new inode holding what was read, and more.
+    log.write_bytes(b"1\n2\npar")
+    tailer = Tailer(log)
+    assert lines(tailer.read()) == [b"1", b"2"]
+    append(log, b"tial\n3\n")
+    tmp = tmp_path / ".log.txt.tmp"
+    tmp.write_bytes(b"1\n2\npartial\n3\n4\n")
+    os.replace(tmp, log)
+    assert tailer.read() == [Chunk(False, [b"partial", b"3", b"4"])]
+    append(log, b"5\n")
+    assert tailer.read() == [Chunk(False, [b"5"])]
+
+
+def test_replacement_that_differs_before_the_read_position_is_a_reset(log: Path, tmp_path: Path) -> None:
+    old = b"".join(b"line %d\n" % i for i in range(40))
+    log.write_bytes(old)
+    tailer = Tailer(log)
+    tailer.read()
+    tmp = tmp_path / ".log.txt.tmp"
+    new = old[:-8] + b"line 99\nmore\n"  # longer, the same first bytes, but the last line read differs
+    tmp.write_bytes(new)
+    os.replace(tmp, log)
+    assert tailer.read() == [Chunk(True, complete_lines(new))]
 
 
 def test_missing_file_is_waited_for(tmp_path: Path) -> None:
