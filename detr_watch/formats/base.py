@@ -9,9 +9,15 @@ from typing import Any, Callable, Iterator, Optional, Protocol, Sequence
 
 from detr_watch.records import Record, as_float
 
+# Before 3.9.15 orjson had no depth limit: one deeply nested line crashed the process with SIGSEGV
+# (CVE-2024-27454). Such a version is left unused.
+ORJSON_MIN = (3, 9, 15)
+
 try:  # orjson is several times faster, but rejects bare NaN/Infinity: fall back per line.
     import orjson
 
+    if tuple(int(p) for p in re.findall(r"\d+", orjson.__version__)[:3]) < ORJSON_MIN:
+        raise ImportError(f"orjson {orjson.__version__} is older than 3.9.15")
     _orjson_loads: Optional[Callable[[bytes], Any]] = orjson.loads
     _OrjsonError: type[Exception] = orjson.JSONDecodeError
 except ImportError:  # pragma: no cover - depends on the environment
