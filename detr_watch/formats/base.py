@@ -48,7 +48,8 @@ def loads(line: bytes) -> Any:
 
 def json_object(line: bytes) -> Optional[dict[str, Any]]:
     """The JSON object on this line, or None when the line holds anything else."""
-    s = line.strip()
+    # NULs too: a crash can leave a block of them where the next run's first line then starts.
+    s = line.strip(b" \t\r\n\x0b\x0c\x00")
     if not s.startswith(b"{"):  # cheap rejection: console lines never parse
         return None
     try:
