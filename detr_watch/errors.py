@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import sys
+
+from detr_watch.text import clean
+
 
 class DetrWatchError(Exception):
     """An error the user can act on: a message and a hint, never a traceback."""
@@ -20,3 +24,9 @@ class UsageError(DetrWatchError):
 
 class NotALogError(DetrWatchError):
     """The file exists but is not a training log in any format we read."""
+
+
+def warn(message: str) -> None:
+    """One `warning: ...` line on stderr: something was read around, and the user should know."""
+    sys.stderr.write(f"warning: {clean(message, 500)}\n")
+    sys.stderr.flush()

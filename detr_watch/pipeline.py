@@ -20,6 +20,9 @@ from detr_watch.tail import Tailer
 # detectron2 print ~900 lines of configuration before the first metric.
 SNIFF_LINES = 1500
 SNIFF_BYTES = 2 * 1024 * 1024
+# A longer line is skipped (and counted in `dropped_bytes`): a runaway line without a newline
+# must not grow memory without bound.
+MAX_LINE = 16 * 1024 * 1024
 
 
 class Source:
@@ -33,7 +36,7 @@ class Source:
                 f"unknown format {fmt!r}", hint="choose one of: " + ", ".join(sorted(formats.FORMATS))
             )
         self._forced = fmt
-        self._tailer = Tailer(self.path)
+        self._tailer = Tailer(self.path, max_line=MAX_LINE)
         self._parser: Optional[Parser] = None
         self._head: list[bytes] = []
         self._head_bytes = 0
@@ -119,6 +122,15 @@ class Source:
         if final and self._parser is None:
             out.extend(self._detect(final=True))
         return out
+
+    def dropped_note(self) -> Optional[str]:
+        """What to tell the user about the over-long lines skipped so far; None when there were none."""
+        if not self.dropped_bytes:
+            return None
+        return (
+            f"{self.label}: skipped {self.dropped_bytes / 2**20:.1f} MiB in lines longer than "
+            f"{MAX_LINE >> 20} MiB (a line that long is no training record)"
+        )
 
     def _detect(self, final: bool) -> list[Record]:
         if self.not_a_log:

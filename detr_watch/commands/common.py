@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from detr_watch.errors import DetrWatchError
+from detr_watch.errors import DetrWatchError, warn
 from detr_watch.pipeline import Source
 from detr_watch.store import SeriesStore
 
@@ -21,6 +21,9 @@ def load(source: Source, store: SeriesStore, *, allow_waiting: bool = False) -> 
     store.append(source.poll(), arrived=arrived)
     store.append(source.poll(final=True), arrived=arrived)
     store.add_skipped(source.skipped)
+    note = source.dropped_note()
+    if note is not None:
+        warn(note)
     if source.format is not None:
         store.set_meta("format", source.format)
     if not source.exists:

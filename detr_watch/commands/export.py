@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import IO, Callable, Optional
 
-from detr_watch.errors import DetrWatchError, UsageError
+from detr_watch.errors import DetrWatchError, UsageError, warn
 from detr_watch.export import Collector, require_parquet, write_csv, write_parquet
 from detr_watch.pipeline import Source
 
@@ -90,6 +90,9 @@ def read_log(path: str, fmt: Optional[str], collector: Collector) -> int:
                 break
     finally:
         source.close()
+    note = source.dropped_note()
+    if note is not None:
+        warn(note)
     if source.offset == 0 and source.format is None:
         raise DetrWatchError(f"{path} is empty", hint="nothing to export yet")
     source.check_log()

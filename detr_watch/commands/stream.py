@@ -7,9 +7,9 @@ import signal
 from types import FrameType
 from typing import IO, Optional
 
-from detr_watch.errors import DetrWatchError
+from detr_watch.errors import DetrWatchError, warn
 from detr_watch.jsonout import record_line
-from detr_watch.pipeline import Source
+from detr_watch.pipeline import MAX_LINE, Source
 from detr_watch.records import Record
 
 
@@ -58,6 +58,15 @@ def _emit(records: list[Record], stdout: IO[str]) -> None:
         stdout.flush()
 
 
+def _report_dropped(source: Source, reported: int) -> int:
+    """Warn when more over-long line bytes were skipped than `reported`; returns the count reported."""
+    note = source.dropped_note()
+    if note is not None and source.dropped_bytes > reported:
+        warn(note)
+        return source.dropped_bytes
+    return reported
+
+
 def _once(source: Source, stdout: IO[str]) -> int:
     while True:
         records = source.poll()
@@ -65,6 +74,7 @@ def _once(source: Source, stdout: IO[str]) -> int:
         if not records:
             break
     _emit(source.poll(final=True), stdout)
+    _report_dropped(source, 0)
     if source.offset == 0 and source.format is None:
         raise DetrWatchError(f"{source.label} is empty", hint="use --follow to wait for lines")
     source.check_log()
@@ -77,13 +87,20 @@ def _follow(source: Source, stdout: IO[str], poll: bool) -> int:
     watcher = Watcher(source.path, poll=poll)
     old = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     watcher.start()
+    reported = 0
     try:
         while True:
             _emit(source.poll(), stdout)
+            # At once the first time, then once per cap's worth more (a runaway line can go on for
+            # hours), and the total at the end.
+            due = MAX_LINE if reported else 1
+            if source.dropped_bytes - reported >= due:
+                reported = _report_dropped(source, reported)
             if source.not_a_log:
                 source.check_log()
             watcher.wait(1.0)
     except (_Stop, KeyboardInterrupt):
+        _report_dropped(source, reported)
         return 0
     finally:
         for sig, handler in old.items():
