@@ -25,6 +25,9 @@ from detr_watch.text import clean
 
 NAME_WIDTH = 44  # names longer than this fold onto a second line instead of squeezing the numbers
 MIN_NAME_WIDTH = 16
+# rich lays a table out at some 4 ms a row: a log with thousands of series would take minutes. The
+# rest is counted under the table; `summary --json` has every row.
+MAX_ROWS = 200
 
 
 def _safe(text: Any) -> str:
@@ -67,7 +70,8 @@ class _Table:
         self.rows.append(cells)
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        columns = [[Text.from_markup(c).cell_len for c in col] for col in zip(self.headers, *self.rows)]
+        rows = self.rows[:MAX_ROWS]
+        columns = [[Text.from_markup(c).cell_len for c in col] for col in zip(self.headers, *rows)]
         # each column after the first costs its cells plus padding, divider and padding
         cost = [max(col) + 3 for col in columns]
         keep = list(range(len(self.headers)))
@@ -85,9 +89,11 @@ class _Table:
         t.add_column(self.headers[0], overflow="fold", width=name_width)
         for i in keep[1:]:
             t.add_column(self.headers[i], justify="right", no_wrap=True)
-        for row in self.rows:
+        for row in rows:
             t.add_row(*(row[i] for i in keep))
         yield t
+        if len(self.rows) > len(rows):
+            yield Text(f"... {len(self.rows) - len(rows)} more rows ('summary --json' has them all)")
 
 
 def _table(title: str, headers: Sequence[str], optional: Sequence[int] = ()) -> _Table:
