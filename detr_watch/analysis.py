@@ -177,7 +177,8 @@ def ema(values: npt.ArrayLike, weight: float) -> FloatArray:
     """TensorBoard's debiased exponential moving average (smooth before down-sampling).
 
     weight is clamped to [0, 1]; non-finite values are passed through and not accumulated; a series
-    whose finite values all equal the first is returned unchanged.
+    whose finite values all equal the first is returned unchanged. The result is TensorBoard's loop
+    (`last = last * w + (1 - w) * y; emit last / (1 - w ** n)`) computed a block at a time.
     """
     ys = _as_float(values)
     out = ys.copy()
@@ -185,12 +186,43 @@ def ema(values: npt.ArrayLike, weight: float) -> FloatArray:
     finite = np.isfinite(ys)
     if not finite.any() or np.all(ys[finite] == ys[finite][0]):
         return out
+    y = ys[finite]
+    n = y.shape[0]
+    if w == 1.0:
+        out[finite] = 0.0  # `last` never leaves 0 and the spec emits it undebiased
+        return out
+    if w < _LOOP_BELOW:
+        out[finite] = _ema_loop(y, w)
+        return out
+    # Within a block, last_j = w^(j+1) * (carry + (1 - w) * sum_{i<=j} y_i / w^(i+1)): a cumulative
+    # sum instead of a Python loop. Blocks are short enough that w^-(block) stays far from overflow.
+    block = max(1, min(_MAX_BLOCK, int(_MAX_EXPONENT / -math.log10(w))))
+    powers = w ** np.arange(1, min(block, n) + 1)
+    smoothed = np.empty(n)
+    carry = 0.0
+    for a in range(0, n, block):
+        chunk = y[a : a + block]
+        p = powers[: chunk.shape[0]]
+        last = p * (carry + (1.0 - w) * np.cumsum(chunk / p))
+        smoothed[a : a + chunk.shape[0]] = last
+        carry = float(last[-1])
+    # 1 - w^k is exactly 1.0 in float64 once w^k < 1e-17: only the first points need debiasing
+    m = min(n, int(17.0 / -math.log10(w)) + 2)
+    smoothed[:m] /= 1.0 - w ** np.arange(1, m + 1)
+    out[finite] = smoothed
+    return out
+
+
+# Below this weight the block form would need blocks of one point: loop instead (nobody smooths so little).
+_LOOP_BELOW = 1e-3
+_MAX_BLOCK = 1024
+_MAX_EXPONENT = 250.0  # w^-block <= 1e250: far from float64 overflow for any loss value
+
+
+def _ema_loop(y: FloatArray, w: float) -> FloatArray:
+    out = np.empty_like(y)
     last = 0.0
-    n = 0
-    for i in range(ys.shape[0]):
-        if not finite[i]:
-            continue
-        last = last * w + (1.0 - w) * float(ys[i])
-        n += 1
-        out[i] = last if w == 1.0 else last / (1.0 - w**n)
+    for i in range(y.shape[0]):
+        last = last * w + (1.0 - w) * float(y[i])
+        out[i] = last / (1.0 - w ** (i + 1))
     return out

@@ -204,3 +204,46 @@ def test_ema_constant_and_edge_weights() -> None:
     assert ema([1.0, 3.0], -1.0).tolist() == [1.0, 3.0]  # clamped to 0
     assert ema([], 0.6).tolist() == []
     assert ema([1.0, 3.0], 1.0).tolist() == [0.0, 0.0]  # the spec: emit `last`, which stays 0
+
+
+def test_ema_tensorboard_default_weight_by_hand() -> None:
+    # w = 0.6: last = 0.4*2 = 0.8 -> 0.8/0.4 = 2; last = 0.48 + 1.6 = 2.08 -> 2.08/0.64 = 3.25;
+    # NaN passes through; last = 1.248 + 0.4 = 1.648 -> 1.648/0.784 = 2.10204...
+    out = ema([2.0, 4.0, NAN, 1.0], 0.6)
+    assert out[[0, 1, 3]].tolist() == pytest.approx([2.0, 3.25, 1.648 / 0.784], rel=1e-12)
+    assert math.isnan(out[2])
+
+
+def _ema_reference(ys: np.ndarray, w: float) -> np.ndarray:
+    """TensorBoard's loop, written out as in its source."""
+    out = ys.copy()
+    last, n = 0.0, 0
+    for i, y in enumerate(ys.tolist()):
+        if not math.isfinite(y):
+            continue
+        last = last * w + (1 - w) * y
+        n += 1
+        out[i] = last / (1 - w**n)
+    return out
+
+
+@pytest.mark.parametrize("weight", [0.0005, 0.3, 0.6, 0.9, 0.99, 0.999])
+@pytest.mark.parametrize("n", [1, 2, 1023, 1024, 1025, 5000])
+def test_ema_in_blocks_equals_tensorboards_loop(weight: float, n: int) -> None:
+    rng = np.random.default_rng(n)
+    ys = rng.normal(3.0, 1.0, n)
+    ys[0] += 0.5  # not constant
+    if n > 10:
+        ys[rng.integers(0, n, 5)] = NAN
+    expected = _ema_reference(ys, weight)
+    got = ema(ys, weight)
+    assert np.array_equal(np.isnan(got), np.isnan(expected))
+    ok = ~np.isnan(expected)
+    np.testing.assert_allclose(got[ok], expected[ok], rtol=1e-10, atol=1e-12)
+
+
+def test_ema_does_not_modify_its_input() -> None:
+    ys = np.linspace(5.0, 1.0, 100_000)
+    before = ys.copy()
+    out = ema(ys, 0.6)
+    assert np.array_equal(ys, before) and out.shape == ys.shape
