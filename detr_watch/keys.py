@@ -1,11 +1,15 @@
-"""Keyboard input for the live view: the terminal in cbreak mode, keys read without blocking."""
+"""Keyboard input for the live view: the terminal in cbreak mode, keys read without blocking, and what
+each key does to the View (`apply_key`, pure)."""
 
 from __future__ import annotations
 
 import os
 import sys
+from dataclasses import replace
 from types import TracebackType
 from typing import IO, Any, Optional
+
+from detr_watch.view import DEFAULT_SMOOTHING, PANELS, SMOOTHING_LEVELS, View, parse_patterns
 
 try:
     import termios
@@ -73,3 +77,97 @@ def split_keys(text: str) -> list[str]:
             keys.append(ch)
             i += 1
     return keys
+
+
+# The keys of the live view, as the help overlay and the README list them: (keys, what they do).
+HELP: tuple[tuple[str, str], ...] = (
+    ("q  Ctrl-C", "quit (always)"),
+    ("?  h", "this help (any key closes it)"),
+    ("1 2 3 4  Tab", "charts / loss composition / decoder layers / COCO"),
+    ("n ] PgDn →", "next page of charts"),
+    ("N [ PgUp ←", "previous page of charts"),
+    ("/", "filter metrics: loss*,*AP (Enter applies, Esc cancels)"),
+    ("s  S", "smoothing stronger / weaker"),
+    ("0", "smoothing off / back on"),
+    ("e", "smooth per-epoch series too"),
+    ("r", "raw curves under smoothed ones on / off"),
+    ("l", "log-scale y"),
+    ("o", "y range ignores outliers (5th-95th percentile)"),
+    ("x", "x axis: step / epoch / time"),
+    ("+  -", "zoom in / out (the last part of the run)"),
+    ("a", "the whole run"),
+    ("t", "restarted runs as separate curves / stitched"),
+    ("p", "pause the view (data keeps arriving)"),
+)
+
+QUIT = "quit"
+_RIGHT, _LEFT, _PGUP, _PGDN = "\x1b[C", "\x1b[D", "\x1b[5~", "\x1b[6~"
+_ENTER = ("\r", "\n")
+_BACKSPACE = ("\x7f", "\x08")
+MAX_ZOOM = 12
+_PANEL_KEYS = {str(i + 1): panel for i, panel in enumerate(PANELS)}
+_X_NEXT = {"step": "epoch", "epoch": "time", "time": "step"}
+
+
+def _step_smoothing(weight: float, up: bool) -> float:
+    levels = SMOOTHING_LEVELS
+    if up:
+        return next((w for w in levels if w > weight + 1e-9), levels[-1])
+    return next((w for w in reversed(levels) if w < weight - 1e-9), 0.0)
+
+
+def _prompt_key(view: View, key: str) -> View:
+    text = view.prompt or ""
+    if key in _ENTER:
+        return replace(view, prompt=None, metrics=parse_patterns(text), page=0)
+    if key == "\x1b":
+        return replace(view, prompt=None)
+    if key in _BACKSPACE:
+        return replace(view, prompt=text[:-1])
+    if key == "\x15":  # Ctrl-U
+        return replace(view, prompt="")
+    if len(key) == 1 and key.isprintable():
+        return replace(view, prompt=text + key)
+    return view
+
+
+def apply_key(view: View, key: str) -> tuple[View, str]:
+    """The view after `key`, and QUIT when the key ends the program. Pure: no I/O."""
+    if key in ("q", "Q"):
+        return view, QUIT
+    if view.prompt is not None:
+        return _prompt_key(view, key), ""
+    if view.help:
+        return replace(view, help=False), ""
+    r = replace
+    simple = {
+        "?": lambda v: r(v, help=True),
+        "h": lambda v: r(v, help=True),
+        "p": lambda v: r(v, paused=not v.paused),
+        "s": lambda v: r(v, smoothing=_step_smoothing(v.smoothing, True)),
+        "S": lambda v: r(v, smoothing=_step_smoothing(v.smoothing, False)),
+        "0": lambda v: r(v, smoothing=0.0 if v.smoothing > 0 else DEFAULT_SMOOTHING),
+        "e": lambda v: r(v, smooth_epochs=not v.smooth_epochs),
+        "r": lambda v: r(v, raw=not v.raw),
+        "l": lambda v: r(v, log_y=not v.log_y),
+        "o": lambda v: r(v, robust_y=not v.robust_y),
+        "x": lambda v: r(v, x=_X_NEXT.get(v.x, "step")),
+        "+": lambda v: r(v, zoom=min(MAX_ZOOM, v.zoom + 1)),
+        "=": lambda v: r(v, zoom=min(MAX_ZOOM, v.zoom + 1)),
+        "-": lambda v: r(v, zoom=max(0, v.zoom - 1)),
+        "a": lambda v: r(v, zoom=0),
+        "t": lambda v: r(v, stitched=not v.stitched),
+        "/": lambda v: r(v, prompt=" ".join(v.metrics)),
+    }
+    if key in simple:
+        return simple[key](view), ""
+    if key in ("n", "]", _PGDN, _RIGHT):
+        return replace(view, page=view.page + 1), ""
+    if key in ("N", "[", _PGUP, _LEFT):
+        return replace(view, page=view.page - 1), ""
+    if key in _PANEL_KEYS:
+        return replace(view, panel=_PANEL_KEYS[key], page=0), ""
+    if key == "\t":
+        nxt = PANELS[(PANELS.index(view.panel) + 1) % len(PANELS)] if view.panel in PANELS else PANELS[0]
+        return replace(view, panel=nxt, page=0), ""
+    return view, ""

@@ -236,3 +236,15 @@ def main_series(names: Iterable[str], axes: Optional[Mapping[str, str]] = None) 
         rest.append(name)
     rest.sort(key=lambda n: (_split_key(parse_name(n).split), n))
     return charted + rest
+
+
+_LR_NAME = re.compile(r"(^|[/_])lr($|[/_])")
+
+
+def smoothable(name: str) -> bool:
+    """Whether smoothing may touch this series: losses, errors and timings yes; lr, AP, AR,
+    precision and recall never (a smoothed AP or learning rate is a value the run never had)."""
+    info = parse_name(name)
+    if info.role == "lr" or _LR_NAME.search(info.base) or goal(name) == "max":
+        return False
+    return True

@@ -1,0 +1,162 @@
+"""Curves as a chart draws them, derived at render time from a series' whole history (numpy only).
+
+The order is TensorBoard's: take the points of one run (or the stitched history), put them on the chosen
+x unit, smooth over that whole run, and only then crop to the zoom window; `render.plot` down-samples
+last. So neither a zoom nor a resize changes a smoothed value, and nothing is lost from the store.
+
+NaN policy: `ema` passes non-finite values through without accumulating them; they are then dropped, as
+are points that have no x in the chosen unit (an epoch or a time the log did not write). On a log scale,
+non-positive values become NaN, which the plot draws as a gap in the line.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple, Optional, Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from detr_watch.analysis import FloatArray, ema, stitch
+from detr_watch.store import SeriesData
+from detr_watch.view import MAX_SMOOTHING
+
+ROBUST_PERCENTILES = (5.0, 95.0)  # TensorBoard's "ignore outliers in chart scaling"
+STITCHED = -1  # the run number of a curve that is the stitched history of every run
+
+
+class Curve(NamedTuple):
+    """One drawn line: `y` is smoothed when smoothing applies, and `raw` then holds the points as logged."""
+
+    run: int
+    x: FloatArray
+    y: FloatArray
+    raw: Optional[FloatArray]
+
+
+def x_values(series: SeriesData, mode: str, t0: float) -> tuple[FloatArray, str]:
+    """x of every point in the unit `mode` asks for, and the unit used ("epoch", "iter" or "hours").
+
+    An epoch or a time the log does not have falls back to the series' own axis, so the chart always
+    says what its x really is.
+    """
+    if mode == "epoch" and series.axis != "epoch" and np.isfinite(series.epochs).any():
+        return series.epochs, "epoch"
+    if mode == "time" and math.isfinite(t0) and np.isfinite(series.times).any():
+        return (series.times - t0) / 3600.0, "hours"
+    return series.steps, series.axis
+
+
+def per_epoch(series: SeriesData) -> bool:
+    """Whether the series has one value per epoch: on the epoch axis, or on the iteration axis at
+    whole epochs only (an evaluation after each epoch). Such values are averages already."""
+    if series.axis == "epoch":
+        return True
+    e = series.epochs
+    return bool(e.shape[0]) and bool(np.all(np.isfinite(e))) and bool(np.all(e == np.round(e)))
+
+
+def first_time(series: Sequence[SeriesData]) -> float:
+    """The earliest wall-clock time of any point (x as time is hours since then); NaN when none."""
+    firsts = [float(np.nanmin(s.times)) for s in series if len(s) and np.isfinite(s.times).any()]
+    return min(firsts) if firsts else math.nan
+
+
+def run_indices(runs: npt.ArrayLike) -> list[tuple[int, npt.NDArray[np.intp]]]:
+    """(run, indices of its points) in run order."""
+    rs = np.asarray(runs).reshape(-1)
+    if rs.shape[0] == 0:
+        return []
+    if rs[0] == rs[-1] and np.all(rs == rs[0]):
+        return [(int(rs[0]), np.arange(rs.shape[0]))]
+    return [(int(r), np.flatnonzero(rs == r)) for r in np.unique(rs).tolist()]
+
+
+def curves(
+    series: SeriesData,
+    *,
+    x_mode: str = "step",
+    t0: float = math.nan,
+    smoothing: float = 0.0,
+    stitched: bool = False,
+    run_starts: Optional[dict[int, float]] = None,
+) -> tuple[list[Curve], str]:
+    """The curves of one series (one per run, or one stitched history) and the x unit they use."""
+    xs, unit = x_values(series, x_mode, t0)
+    parts: list[tuple[int, npt.NDArray[np.intp]]]
+    if stitched:
+        keep = stitch(series.steps, series.runs, run_starts)
+        parts = [(STITCHED, np.flatnonzero(keep))]
+    else:
+        parts = run_indices(series.runs)
+    w = min(max(smoothing, 0.0), MAX_SMOOTHING)
+    out: list[Curve] = []
+    for run, idx in parts:
+        x, raw = xs[idx], series.values[idx]
+        y = ema(raw, w) if w > 0 else raw
+        ok = np.isfinite(x) & np.isfinite(y)
+        if not ok.any():
+            continue
+        if not ok.all():
+            x, y, raw = x[ok], y[ok], raw[ok]
+        out.append(Curve(run, x, y, raw if w > 0 else None))
+    return out, unit
+
+
+def nice_floor(x: float) -> float:
+    """The largest of 1, 2, 5 x 10^k that is at most `x` (> 0)."""
+    if not x > 0 or not math.isfinite(x):
+        return x
+    k = math.floor(math.log10(x))
+    for m in (5.0, 2.0, 1.0):
+        v = m * 10.0**k
+        if v <= x * (1 + 1e-12):
+            return v
+    return 10.0**k  # pragma: no cover - m = 1 always fits
+
+
+def zoom_window(x_min: float, x_max: float, zoom: int) -> Optional[float]:
+    """The length of the last stretch shown at zoom level `zoom` (0: everything, None).
+
+    Each level halves the span, rounded down to 1, 2 or 5 x 10^k so the chart can say "last 50".
+    """
+    if zoom <= 0 or not x_max > x_min:
+        return None
+    return nice_floor((x_max - x_min) / 2.0**zoom)
+
+
+def crop(curve: Curve, lo: float) -> Curve:
+    """The part of `curve` at x >= lo."""
+    keep = curve.x >= lo
+    if keep.all():
+        return curve
+    raw = curve.raw[keep] if curve.raw is not None else None
+    return Curve(curve.run, curve.x[keep], curve.y[keep], raw)
+
+
+def log_gaps(y: FloatArray) -> FloatArray:
+    """`y` with non-positive values as NaN: on a log scale they are gaps, not errors."""
+    if np.all(y > 0):
+        return y
+    out = y.copy()
+    out[~(y > 0)] = np.nan
+    return out
+
+
+def robust_range(
+    arrays: Sequence[FloatArray], percentiles: tuple[float, float] = ROBUST_PERCENTILES, log: bool = False
+) -> Optional[tuple[float, float]]:
+    """The y range from the 5th to the 95th percentile of every finite value (positive ones on a log
+    scale), with 5% margin (in log space on a log scale); None when it would be empty or a point."""
+    parts = [a[np.isfinite(a) & (a > 0)] if log else a[np.isfinite(a)] for a in arrays]
+    values = np.concatenate(parts) if parts else np.empty(0)
+    if values.shape[0] < 2:
+        return None
+    if log:
+        values = np.log10(values)
+    lo, hi = (float(v) for v in np.percentile(values, percentiles))
+    if not hi > lo:
+        return None
+    pad = (hi - lo) * 0.05
+    lo, hi = lo - pad, hi + pad
+    return (10.0**lo, 10.0**hi) if log else (lo, hi)
