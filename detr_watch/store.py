@@ -1,20 +1,20 @@
 """Numpy-backed series storage: incremental appends, whole history, cheap snapshots.
 
-Appends go to small Python `array` buffers (fast, no object per value) and are moved into
-numpy arrays that grow by doubling. A snapshot holds read-only views `[:n]` of those arrays:
-later appends write past `n` or into a new array, so a snapshot never changes under a reader.
+Records arrive in blocks (`detr_watch.blocks`) and are appended column by column to numpy
+arrays that grow by half. A snapshot holds read-only views `[:n]` of those arrays: later
+appends write past `n` or into a new array, so a snapshot never changes under a reader.
 """
 
 from __future__ import annotations
 
 import threading
-from array import array
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Optional
+from typing import Any, Iterable, Iterator, Mapping, Optional
 
 import numpy as np
 import numpy.typing as npt
 
+from detr_watch.blocks import Block, from_records
 from detr_watch.records import Record
 
 FloatArray = npt.NDArray[np.float64]
@@ -78,55 +78,89 @@ class Snapshot:
         return self.last_record.axis if self.last_record else "epoch"
 
 
-class _Column:
-    __slots__ = ("axis", "n", "arrays", "pending")
+def _grown(a: npt.NDArray[Any], n: int, need: int) -> npt.NDArray[Any]:
+    """`a` with room for `need` items, its first `n` kept; the same array when it has the room.
 
-    def __init__(self, axis: str) -> None:
-        self.axis = axis
+    Capacity grows by half: the slack stays below a third of the data, and `np.empty` pages that
+    were never written cost no memory.
+    """
+    cap = a.shape[0]
+    if need <= cap:
+        return a
+    b = np.empty(max(need, cap + cap // 2, 64), dtype=a.dtype)
+    b[:n] = a[:n]
+    return b
+
+
+def _readonly(a: npt.NDArray[Any], n: int) -> npt.NDArray[Any]:
+    v = a[:n]
+    v.flags.writeable = False
+    return v
+
+
+class _Rows:
+    """The x-data (step, run, time, epoch) of columns that were always appended together.
+
+    The series of one line shape share it, so a console log of 48 series keeps one copy of its
+    steps instead of 48. Appending to only some of its columns gives them a copy of their own.
+    """
+
+    __slots__ = ("n", "users", "steps", "runs", "times", "epochs", "_views")
+
+    def __init__(self, cap: int = 0) -> None:
         self.n = 0
-        self.arrays: tuple[npt.NDArray[Any], ...] = (
-            np.empty(16),
-            np.empty(16),
-            np.empty(16, dtype=np.int32),
-            np.empty(16),
-            np.empty(16),
-        )
-        self.pending: tuple[array[Any], ...] = (
-            array("d"),
-            array("d"),
-            array("i"),
-            array("d"),
-            array("d"),
-        )
+        self.users = 0
+        self.steps: FloatArray = np.empty(cap)
+        self.runs: IntArray = np.empty(cap, dtype=np.int32)
+        self.times: FloatArray = np.empty(cap)
+        self.epochs: FloatArray = np.empty(cap)
+        self._views: Optional[tuple[npt.NDArray[Any], ...]] = None
 
-    def flush(self) -> None:
-        pend = self.pending
-        k = len(pend[0])
-        if not k:
-            return
-        need = self.n + k
-        cap = self.arrays[0].shape[0]
-        if need > cap:
-            while cap < need:
-                cap *= 2
-            grown = []
-            for a in self.arrays:
-                b = np.empty(cap, dtype=a.dtype)
-                b[: self.n] = a[: self.n]
-                grown.append(b)
-            self.arrays = tuple(grown)
-        for a, p in zip(self.arrays, pend):
-            a[self.n : need] = np.frombuffer(p, dtype=a.dtype)
+    def extend(self, steps: FloatArray, runs: IntArray, times: FloatArray, epochs: FloatArray) -> None:
+        n, k = self.n, steps.shape[0]
+        need = n + k
+        self.steps = _grown(self.steps, n, need)
+        self.runs = _grown(self.runs, n, need)
+        self.times = _grown(self.times, n, need)
+        self.epochs = _grown(self.epochs, n, need)
+        self.steps[n:need] = steps
+        self.runs[n:need] = runs
+        self.times[n:need] = times
+        self.epochs[n:need] = epochs
         self.n = need
-        self.pending = (array("d"), array("d"), array("i"), array("d"), array("d"))
+        self._views = None
+
+    def copy(self) -> _Rows:
+        other = _Rows(self.n)
+        other.extend(self.steps[: self.n], self.runs[: self.n], self.times[: self.n], self.epochs[: self.n])
+        return other
+
+    def views(self) -> tuple[npt.NDArray[Any], ...]:
+        """Read-only views of the first n rows, shared by every snapshot until the next append."""
+        if self._views is None:
+            n = self.n
+            self._views = tuple(_readonly(a, n) for a in (self.steps, self.runs, self.times, self.epochs))
+        return self._views
+
+
+class _Column:
+    __slots__ = ("axis", "values", "rows")
+
+    def __init__(self, axis: str, rows: _Rows) -> None:
+        self.axis = axis
+        self.values: FloatArray = np.empty(0)
+        self.rows = rows
+        rows.users += 1
+
+    def extend(self, values: FloatArray) -> None:
+        n = self.rows.n - values.shape[0]  # the rows were extended first
+        self.values = _grown(self.values, n, self.rows.n)
+        self.values[n : self.rows.n] = values
 
     def view(self, name: str) -> SeriesData:
-        self.flush()
-        n = self.n
-        views = [a[:n] for a in self.arrays]
-        for v in views:
-            v.flags.writeable = False
-        return SeriesData(name, self.axis, views[0], views[1], views[2], views[3], views[4])
+        n = self.rows.n
+        steps, runs, times, epochs = self.rows.views()
+        return SeriesData(name, self.axis, steps, _readonly(self.values, n), runs, times, epochs)
 
 
 class SeriesStore:
@@ -151,44 +185,102 @@ class SeriesStore:
 
     def append(self, records: Iterable[Record], arrived: Optional[float] = None) -> int:
         """Store records; returns how many were added. `arrived` is when they were read."""
-        added = 0
-        nan = float("nan")
-        with self._lock:
-            columns = self._columns
+        last: Optional[Record] = None
+
+        def counted() -> Iterator[Record]:
+            nonlocal last
             for rec in records:
-                if not rec.metrics:
+                if rec.metrics:
+                    last = rec
+                    yield rec
+
+        blocks = from_records(counted())
+        return self.append_blocks(blocks, arrived, last_record=last)
+
+    def append_blocks(
+        self,
+        blocks: Iterable[Block],
+        arrived: Optional[float] = None,
+        *,
+        last_record: Optional[Record] = None,
+    ) -> int:
+        """Store blocks of records column by column; returns how many records were added.
+
+        The same as `append(to_records(blocks))`, without a Python object per value.
+        `last_record`, when given, is the newest record itself (else it is rebuilt from the last block).
+        """
+        added = 0
+        newest: Optional[Block] = None
+        with self._lock:
+            for b in blocks:
+                n = len(b)
+                if n == 0 or not b.keys:
                     continue
-                t = nan if rec.time is None else rec.time
-                e = nan if rec.epoch is None else rec.epoch
-                step = float(rec.step)
-                for name, value in rec.metrics.items():
-                    col = columns.get(name)
-                    if col is None:
-                        col = columns[name] = _Column(rec.axis)
-                    p = col.pending
-                    p[0].append(step)
-                    p[1].append(value)
-                    p[2].append(rec.run)
-                    p[3].append(t)
-                    p[4].append(e)
-                    if len(p[0]) >= 65536:
-                        col.flush()
-                info = self._runs.get(rec.run)
-                if info is None:
-                    self._runs[rec.run] = [step, step, 1]
-                    self._run_axis[rec.run] = rec.axis
-                else:
-                    if rec.axis == self._run_axis[rec.run]:
-                        info[0] = min(info[0], step)
-                        info[1] = max(info[1], step)
-                    info[2] += 1
-                self._last_record = rec
-                added += 1
-            if added:
+                self._extend(b)
+                self._count_runs(b)
+                added += n
+                newest = b
+            if newest is not None:
                 self._records += added
                 self._version += 1
                 self._last_arrival = arrived
+                self._last_record = last_record if last_record is not None else newest.last_record()
         return added
+
+    def _extend(self, b: Block) -> None:
+        n = len(b)
+        nan = np.full(n, np.nan) if b.times is None or b.epochs is None else None
+        x = (
+            b.steps,
+            b.runs.astype(np.int32),
+            b.times if b.times is not None else nan,
+            b.epochs if b.epochs is not None else nan,
+        )
+        columns = self._columns
+        fresh: list[int] = []
+        by_rows: dict[int, tuple[_Rows, list[int]]] = {}
+        for j, name in enumerate(b.keys):
+            col = columns.get(name)
+            if col is None:
+                fresh.append(j)
+            else:
+                by_rows.setdefault(id(col.rows), (col.rows, []))[1].append(j)
+        for rows, members in by_rows.values():
+            if len(members) != rows.users:
+                # Only some of the columns that shared these rows get the new ones: they part ways.
+                rows.users -= len(members)
+                rows = rows.copy()
+                for j in members:
+                    col = columns[b.keys[j]]
+                    col.rows = rows
+                    rows.users += 1
+            rows.extend(*x)  # type: ignore[arg-type]
+            for j in members:
+                columns[b.keys[j]].extend(b.values[:, j])
+        if fresh:
+            rows = _Rows()
+            rows.extend(*x)  # type: ignore[arg-type]
+            for j in fresh:
+                col = columns[b.keys[j]] = _Column(b.axis, rows)
+                col.extend(b.values[:, j])
+
+    def _count_runs(self, b: Block) -> None:
+        runs = b.runs
+        if runs[0] == runs[-1] and (len(runs) < 3 or np.all(runs[1:] >= runs[:-1])):
+            parts = [(int(runs[0]), b.steps)]
+        else:
+            parts = [(int(r), b.steps[runs == r]) for r in np.unique(runs).tolist()]
+        for run, steps in parts:
+            lo, hi = float(steps.min()), float(steps.max())
+            info = self._runs.get(run)
+            if info is None:
+                self._runs[run] = [lo, hi, len(steps)]
+                self._run_axis[run] = b.axis
+                continue
+            if b.axis == self._run_axis[run]:
+                info[0] = min(info[0], lo)
+                info[1] = max(info[1], hi)
+            info[2] += len(steps)
 
     def add_skipped(self, count: int) -> None:
         if count:
