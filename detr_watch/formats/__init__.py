@@ -8,6 +8,7 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Optional, Sequence
 
+from detr_watch.blocks import Block, from_records
 from detr_watch.formats import (
     detectron2_json,
     detectron2_stdout,
@@ -44,4 +45,13 @@ def create(name: str) -> Parser:
     return parser
 
 
-__all__ = ["FORMATS", "Parser", "create", "detect"]
+def feed_blocks(parser: Parser, lines: Sequence[bytes]) -> list[Block]:
+    """What `parser.feed(lines)` returns, as blocks (parsers that read in bulk make them directly)."""
+    bulk = getattr(parser, "feed_blocks", None)
+    if bulk is not None:
+        out: list[Block] = bulk(lines)
+        return out
+    return from_records(parser.feed(lines))
+
+
+__all__ = ["FORMATS", "Parser", "create", "detect", "feed_blocks"]

@@ -30,10 +30,18 @@ import re
 from operator import itemgetter
 from typing import Any, Callable, NamedTuple, Optional, Sequence
 
+import numpy as np
+import numpy.typing as npt
+
+from detr_watch import blocks
+from detr_watch.blocks import Block
 from detr_watch.formats.base import NUMBER, to_float
+from detr_watch.formats.numbers import DIGITS_AND_DOT, decimals, digit_runs, integers
 from detr_watch.records import COCO_STATS, ITER, Record, RunTracker
 
 NAME = "detr-stdout"
+
+IntArray = npt.NDArray[np.int64]
 
 _TRAIN = re.compile(rb"Epoch: \[(\d+)\]\s+\[\s*(\d+)/(\d+)\]")
 _TEST = re.compile(rb"Test:\s+\[\s*\d+/\d+\]")
@@ -44,6 +52,12 @@ _IOU_TYPE = re.compile(rb"IoU metric: (\w+)")
 _TIMING = {b"eta": "", b"mem": "", b"time": "iter_time", b"data": "data_time"}
 _CACHE_LIMIT = 10_000
 _PLAN_LIMIT = 64
+_TOKEN = re.compile(rb"\S+")  # what bytes.split() splits on is what \s matches
+_RUN = re.compile(rb"[0-9.]+")
+# Lines are read in batches of about this many bytes, which bounds numpy's temporary arrays.
+_BATCH_BYTES = 4 << 20
+_LAYOUT_LIMIT = 256
+_UNSEEN: Any = object()
 
 
 class _Plan(NamedTuple):
@@ -53,6 +67,7 @@ class _Plan(NamedTuple):
     pick_names: Callable[[Sequence[bytes]], Any]
     keys: tuple[str, ...]
     pick_values: Callable[[Sequence[bytes]], Any]
+    picks: tuple[int, ...]  # the tokens `pick_values` takes
 
 
 def _picker(idx: Sequence[int]) -> Callable[[Sequence[bytes]], Any]:
@@ -94,6 +109,128 @@ def sniff(lines: Sequence[bytes]) -> int:
     return score
 
 
+class _Parsed(NamedTuple):
+    """What `_Layout.read` found in a run of lines."""
+
+    row: IntArray  # per line: its row in the arrays below, -1 when the line does not fit the layout
+    values: npt.NDArray[np.float64]  # one column per key of the plan
+    epoch: IntArray
+    iteration: IntArray
+    per_epoch: IntArray
+
+
+class _Layout(NamedTuple):
+    """How the training lines of one skeleton (a line without its digits and dots) are read in bulk.
+
+    Lines with one skeleton differ only in their runs of digits and dots. Where those runs sit at
+    the same places (`gaps`, in bytes of the skeleton), the runs inside metric names hold the same
+    bytes (`literal`), the epoch and iteration runs are integers and the value runs are numbers,
+    a line has exactly the tokens, names and number tokens of the line the layout was learnt from:
+    the plan of that line reads it, and `read` checks all of this for many lines at once.
+    """
+
+    shape: tuple[str, int]
+    plan: _Plan
+    gaps: IntArray  # per run
+    header: IntArray  # the runs of e, i and N in `Epoch: [e]  [i/N]`
+    values: IntArray  # the run of each key of the plan
+    literal: IntArray  # the runs inside metric names ...
+    literal_lengths: IntArray  # ... their lengths ...
+    literal_run: IntArray  # ... and, byte by byte, which run, where in it, and what it holds
+    literal_offset: IntArray
+    literal_bytes: npt.NDArray[np.uint8]
+
+    @classmethod
+    def of(
+        cls,
+        line: bytes,
+        runs: Sequence[tuple[int, int]],
+        header: Sequence[int],
+        values: Sequence[int],
+        literal: Sequence[int],
+        shape: tuple[str, int],
+        plan: _Plan,
+    ) -> _Layout:
+        gaps, before = [], 0
+        for a, b in runs:
+            gaps.append(a - before)
+            before += b - a
+        lit_run = [r for r in literal for _ in range(runs[r][1] - runs[r][0])]
+        lit_offset = [o for r in literal for o in range(runs[r][1] - runs[r][0])]
+        lit_bytes = b"".join(line[runs[r][0] : runs[r][1]] for r in literal)
+
+        def ints(seq: Sequence[int]) -> IntArray:
+            return np.asarray(seq, dtype=np.int64)
+
+        return cls(
+            shape,
+            plan,
+            ints(gaps),
+            ints(header),
+            ints(values),
+            ints(literal),
+            ints([runs[r][1] - runs[r][0] for r in literal]),
+            ints(lit_run),
+            ints(lit_offset),
+            np.frombuffer(lit_bytes, dtype=np.uint8),
+        )
+
+    def current(self, plans: dict[tuple[str, int], _Plan]) -> bool:
+        """Whether the plain path would read these lines with this layout's plan right now."""
+        return plans.get(self.shape) is self.plan
+
+    def read(self, joined: bytes, offsets: IntArray) -> _Parsed:
+        """The lines of `joined` that start at `offsets[:-1]` (`offsets[-1]` is one past the last line)."""
+        first_byte = int(offsets[0])
+        u = np.frombuffer(joined, np.uint8, int(offsets[-1]) - 1 - first_byte, first_byte)
+        line_starts = offsets[:-1] - first_byte
+        starts, ends = digit_runs(u)
+        n_runs = self.gaps.shape[0]
+        first = np.searchsorted(starts, line_starts)
+        counts = np.diff(np.append(first, starts.shape[0]))
+        good = np.flatnonzero(counts == n_runs)
+        idx = first[good, None] + np.arange(n_runs)
+        s, e = starts[idx], ends[idx]
+        length = e - s
+        ok = np.all(s - line_starts[good, None] - (np.cumsum(length, axis=1) - length) == self.gaps, axis=1)
+        if self.literal.shape[0]:
+            ok &= np.all(length[:, self.literal] == self.literal_lengths, axis=1)
+            pos = np.minimum(s[:, self.literal_run] + self.literal_offset, u.shape[0] - 1)
+            ok &= np.all(u[pos] == self.literal_bytes, axis=1)
+        header, header_ok = integers(u, e[:, self.header].ravel(), length[:, self.header].ravel())
+        header = header.reshape(-1, 3)
+        ok &= header_ok.reshape(-1, 3).all(axis=1)
+        k = self.values.shape[0]
+        values, values_ok = decimals(u, e[:, self.values].ravel(), length[:, self.values].ravel())
+        values = values.reshape(-1, k)
+        ok &= values_ok.reshape(-1, k).all(axis=1)
+        row = np.full(line_starts.shape[0], -1, dtype=np.int64)
+        fit = good[ok]
+        row[fit] = np.arange(fit.shape[0])
+        return _Parsed(row, values[ok], header[ok, 0], header[ok, 1], header[ok, 2])
+
+
+class _Out:
+    """Records and blocks in the order they were read."""
+
+    def __init__(self) -> None:
+        self.records: list[Record] = []
+        self._blocks: list[Block] = []
+
+    def add(self, block: Block) -> None:
+        self._flush()
+        self._blocks.append(block)
+
+    def done(self) -> list[Block]:
+        self._flush()
+        return self._blocks
+
+    def _flush(self) -> None:
+        if self.records:
+            self._blocks.extend(blocks.from_records(self.records))
+            self.records = []
+
+
 class DetrStdoutParser:
     name = NAME
 
@@ -103,6 +240,7 @@ class DetrStdoutParser:
         self._runs = RunTracker()
         self._names: dict[tuple[str, bytes], str] = {}
         self._plans: dict[tuple[str, int], _Plan] = {}  # lines of a run share one shape
+        self._layouts: dict[bytes, Optional[_Layout]] = {}  # line skeleton -> how to read it in bulk
         self._epoch: Optional[int] = None  # last training epoch seen
         self._per_epoch = 0  # N of `[i/N]`
         self._block = ""  # "train" or "test": what the next Averaged stats line closes
@@ -122,33 +260,148 @@ class DetrStdoutParser:
         self._table = []
 
     def feed(self, lines: Sequence[bytes]) -> list[Record]:
-        out: list[Record] = []
-        for line in lines:
-            is_table = b"Average Precision" in line or b"Average Recall" in line
-            if self._table and not is_table:
-                self._flush_table(out)
-            i = line.find(b"Epoch: [")
-            m = _TRAIN.match(line, i) if i >= 0 else None
-            if m is not None:
-                rec = self._train(line, m)
-                if rec is not None:
-                    out.append(rec)
-            elif is_table and self._table_line(line, out):
-                pass
-            elif b"Averaged stats:" in line and self._averaged(line, out):
-                pass
-            elif b"Test:" in line and (b"Test: Total time" in line or _TEST.search(line)):
+        return blocks.to_records(self.feed_blocks(lines))
+
+    def feed_blocks(self, lines: Sequence[bytes]) -> list[Block]:
+        """The records of `lines`; training lines of one shape come as one block.
+
+        Runs of training lines that look alike (`_Layout`) are read all at once with numpy;
+        every other line, and any line that differs from its layout, is read by `_line`.
+        """
+        out = _Out()
+        start, size = 0, 0
+        for k, line in enumerate(lines):
+            size += len(line) + 1
+            if size >= _BATCH_BYTES:
+                self._batch(lines[start : k + 1], out)
+                start, size = k + 1, 0
+        if start < len(lines):
+            self._batch(lines[start:], out)
+        return out.done()
+
+    def _line(self, line: bytes, out: list[Record]) -> None:
+        """One line, the plain way."""
+        is_table = b"Average Precision" in line or b"Average Recall" in line
+        if self._table and not is_table:
+            self._flush_table(out)
+        i = line.find(b"Epoch: [")
+        m = _TRAIN.match(line, i) if i >= 0 else None
+        if m is not None:
+            rec = self._train(line, m)
+            if rec is not None:
+                out.append(rec)
+        elif is_table and self._table_line(line, out):
+            pass
+        elif b"Averaged stats:" in line and self._averaged(line, out):
+            pass
+        elif b"Test:" in line and (b"Test: Total time" in line or _TEST.search(line)):
+            self._seen = True
+            self._block = "test"
+        elif b"IoU metric:" in line and self._iou_type(line):
+            pass
+        elif i >= 0 and b"Total time" in line:
+            self._block = "train"
+        elif line and not line.isspace():
+            if not self._seen and _is_banner(line):
                 self._seen = True
-                self._block = "test"
-            elif b"IoU metric:" in line and self._iou_type(line):
-                pass
-            elif i >= 0 and b"Total time" in line:
-                self._block = "train"
-            elif line and not line.isspace():
-                if not self._seen and _is_banner(line):
-                    self._seen = True
-                self.skipped += 1
-        return out
+            self.skipped += 1
+
+    def _batch(self, lines: Sequence[bytes], out: _Out) -> None:
+        joined = b"\n".join(lines)
+        skeletons = joined.translate(None, DIGITS_AND_DOT).split(b"\n")
+        offsets = np.zeros(len(lines) + 1, dtype=np.int64)
+        np.cumsum([len(line) + 1 for line in lines], out=offsets[1:])
+        k, n = 0, len(lines)
+        while k < n:
+            skeleton = skeletons[k]
+            j = k + 1
+            while j < n and skeletons[j] == skeleton:
+                j += 1
+            layout = self._layouts.get(skeleton, _UNSEEN)
+            if layout is _UNSEEN or (layout is not None and not layout.current(self._plans)):
+                self._line(lines[k], out.records)
+                layout = self._learn(lines[k], skeleton)
+                k += 1
+            if layout is None:
+                for line in lines[k:j]:
+                    self._line(line, out.records)
+            elif k < j:
+                self._read_layout(layout, joined, offsets[k : j + 1], lines[k:j], out)
+            k = j
+
+    def _learn(self, line: bytes, skeleton: bytes) -> Optional[_Layout]:
+        """The layout of a training line the plain path just read, if lines like it can be read in bulk.
+
+        What cannot be read in bulk is remembered as None: lines of that skeleton are read the plain way.
+        """
+        if len(self._layouts) >= _LAYOUT_LIMIT:
+            self._layouts.clear()
+        layout = self._layouts[skeleton] = self._layout(line)
+        return layout
+
+    def _layout(self, line: bytes) -> Optional[_Layout]:
+        i = line.find(b"Epoch: [")
+        m = _TRAIN.match(line, i) if i >= 0 else None
+        if m is None or b"Average Precision" in line or b"Average Recall" in line:
+            return None
+        spans = [t.span() for t in _TOKEN.finditer(line, m.end())]
+        tokens = [line[a:b] for a, b in spans]
+        shape = ("train_", len(tokens))
+        plan = self._plans.get(shape)
+        if plan is None or not plan.keys or plan.pick_names(tokens) != plan.names:
+            return None
+        names = [t for t, tok in enumerate(tokens) if len(tok) >= 2 and tok.endswith(b":")]
+        if [t + 1 for t in names if self._key("train_", tokens[t][:-1])] != list(plan.picks):
+            return None  # a metric whose value was no number: the plan does not cover every name
+        runs = [r.span() for r in _RUN.finditer(line)]
+        index = {span: r for r, span in enumerate(runs)}
+        header = [index.get(m.span(g)) for g in (1, 2, 3)]
+        values = [index.get(spans[t]) for t in plan.picks]
+        if None in header or None in values:
+            return None
+        literal = [
+            r for r, (a, b) in enumerate(runs) if any(spans[t][0] <= a and b <= spans[t][1] for t in names)
+        ]
+        return _Layout.of(line, runs, header, values, literal, shape, plan)  # type: ignore[arg-type]
+
+    def _read_layout(
+        self, layout: _Layout, joined: bytes, offsets: IntArray, lines: Sequence[bytes], out: _Out
+    ) -> None:
+        """Lines of one skeleton: those that match `layout` in bulk, the others one by one."""
+        parsed = layout.read(joined, offsets)
+        k, n = 0, len(lines)
+        while k < n:
+            if parsed.row[k] < 0:
+                self._line(lines[k], out.records)
+                k += 1
+                continue
+            j = k + 1
+            while j < n and parsed.row[j] >= 0:
+                j += 1
+            if not layout.current(self._plans):  # a line read the plain way replaced the plan
+                for line in lines[k:j]:
+                    self._line(line, out.records)
+            else:
+                if self._table:
+                    self._flush_table(out.records)
+                out.add(self._train_block(layout, parsed, parsed.row[k:j]))
+            k = j
+
+    def _train_block(self, layout: _Layout, parsed: _Parsed, rows: IntArray) -> Block:
+        """What `_train` gives for these lines, as one block (state updated as it would be)."""
+        self._seen = True
+        self._block = "train"
+        e, i, n = parsed.epoch[rows], parsed.iteration[rows], parsed.per_epoch[rows]
+        steps = (e * n + i).astype(np.float64)
+        epochs = e.astype(np.float64) + np.divide(i, n, out=np.zeros(len(rows)), where=n > 0)
+        self._epoch, self._per_epoch = int(e[-1]), int(n[-1])
+        runs = np.empty(len(rows), dtype=np.int64)
+        runs[0] = self._runs.assign(float(steps[0]))
+        # RunTracker.assign for the others: a new run wherever the step does not increase
+        runs[1:] = runs[0] + np.cumsum(~(steps[1:] > steps[:-1]))
+        self._runs.run = int(runs[-1])
+        self._runs.last_step = float(steps[-1])
+        return Block(layout.plan.keys, parsed.values[rows], steps, runs, ITER, None, epochs)
 
     def _key(self, prefix: str, raw: bytes) -> str:
         """The series name of `raw:` in a line of this prefix ("" when it is not a metric)."""
@@ -190,7 +443,10 @@ class DetrStdoutParser:
                 picks.append(j)
         if len(set(keys)) != len(keys):  # a repeated name: only the slow path keeps the last one
             return metrics, None
-        return metrics, _Plan(tuple(tokens[i] for i in names), _picker(names), tuple(keys), _picker(picks))
+        plan = _Plan(
+            tuple(tokens[i] for i in names), _picker(names), tuple(keys), _picker(picks), tuple(picks)
+        )
+        return metrics, plan
 
     def _metrics(self, tokens: list[bytes], prefix: str, average: bool = False) -> dict[str, float]:
         """Like `_scan`, but reuses the plan of the last line of the same shape (most lines)."""
