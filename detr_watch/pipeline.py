@@ -1,16 +1,20 @@
 """The one-way flow for one file: tail (bytes -> lines) -> detect -> parse (lines -> records).
 
 `Source.poll()` does one round of it and returns the new records; the caller stores, prints
-or counts them. No threads here: `ingest.py` runs sources on a thread for the live view.
+or counts them. `poll_blocks()` returns the same records as blocks (columns), which is what the
+store takes without a Python object per value. `read_tail()` reads only the end of a big file,
+so the newest data can be shown before the history is read. No threads here: `ingest.py` runs
+sources on a thread for the live view.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Optional
+from typing import BinaryIO, Callable, NamedTuple, Optional, Sequence, TypeVar
 
 from detr_watch import formats
+from detr_watch.blocks import Block
 from detr_watch.errors import DetrWatchError, NotALogError
 from detr_watch.formats.base import Parser
 from detr_watch.records import Record
@@ -23,6 +27,30 @@ SNIFF_BYTES = 2 * 1024 * 1024
 # A longer line is skipped (and counted in `dropped_bytes`): a runaway line without a newline
 # must not grow memory without bound.
 MAX_LINE = 16 * 1024 * 1024
+# A first frame reads this much of the end of a file bigger than twice as much.
+TAIL_BYTES = 4 * 1024 * 1024
+_LONG_PREFIX = 1024 * 1024
+
+T = TypeVar("T")
+
+
+class Tail(NamedTuple):
+    """The end of a big log, read on its own (see `Source.read_tail`)."""
+
+    blocks: list[Block]
+    format: str
+    start: int  # byte offset of the first line read
+    size: int  # of the whole file when it was read
+    skipped: int
+
+    def describe(self) -> str:
+        """What the tail is, for the status line: "last 4 MB of 300 MB"."""
+        return f"last {_mb(self.size - self.start)} of {_mb(self.size)}"
+
+
+def _mb(n: int) -> str:
+    mb = n / 1e6
+    return f"{mb:.0f} MB" if mb >= 10 else f"{mb:.1f} MB"
 
 
 class Source:
@@ -89,6 +117,15 @@ class Source:
         `final` says no more data will come (one-shot commands): a format is then chosen
         from whatever head there is, instead of waiting for more lines.
         """
+        return self._read(max_bytes, final, _feed_records)
+
+    def poll_blocks(self, max_bytes: Optional[int] = None, final: bool = False) -> list[Block]:
+        """`poll()`, with the records as blocks (`detr_watch.blocks`): what the store appends fastest."""
+        return self._read(max_bytes, final, formats.feed_blocks)
+
+    def _read(
+        self, max_bytes: Optional[int], final: bool, feed: Callable[[Parser, Sequence[bytes]], list[T]]
+    ) -> list[T]:
         try:
             chunks = self._tailer.read(max_bytes)
         except IsADirectoryError:
@@ -104,7 +141,7 @@ class Source:
                 f"cannot read {self.label}: {exc.strerror or exc}",
                 hint="give the path of a regular log file (not a device, pipe or socket)",
             ) from None
-        out: list[Record] = []
+        out: list[T] = []
         for chunk in chunks:
             self.dropped_bytes += chunk.dropped
             if chunk.reset:
@@ -114,14 +151,55 @@ class Source:
                 self._head_bytes = 0
                 self.not_a_log = False
             if self._parser is not None:
-                out.extend(self._parser.feed(chunk.lines))
+                out.extend(feed(self._parser, chunk.lines))
             else:
                 self._head.extend(chunk.lines)
                 self._head_bytes += sum(len(x) for x in chunk.lines)
-                out.extend(self._detect(final=False))
+                out.extend(self._detect(final=False, feed=feed))
         if final and self._parser is None:
-            out.extend(self._detect(final=True))
+            out.extend(self._detect(final=True, feed=feed))
         return out
+
+    def read_tail(self, nbytes: int = TAIL_BYTES) -> Optional[Tail]:
+        """The records of about the last `nbytes` of the file, or None when the file is not big.
+
+        Read apart from `poll()`: the source still starts from the top. The format comes from
+        the file's head, as always; the tail starts at the first line that begins in it (a line
+        still being written at the end is left out, as `poll()` does). None as well when the head
+        is no known format or the tail holds no record: the caller then reads the whole file.
+        For logs whose step is the line's position (detr-json without `epoch`), the lines before
+        the tail are counted, so the steps are those a full read gives when every line is a record.
+        """
+        try:
+            with open(self.path, "rb") as f:
+                size = os.fstat(f.fileno()).st_size
+                if size <= 2 * nbytes:
+                    return None
+                name = self._forced or formats.detect(f.read(SNIFF_BYTES).split(b"\n")[:SNIFF_LINES])
+                if name is None:
+                    return None
+                f.seek(size - nbytes - 1)
+                data = f.read(nbytes + 1)
+                first = data.find(b"\n") + 1  # the byte before the tail tells whether a line starts there
+                last = data.rfind(b"\n")
+                if first <= 0 or first > min(_LONG_PREFIX, nbytes // 2) or last < first:
+                    # The tail starts inside a very long line: whether it is over MAX_LINE (and so
+                    # to be reported) is known only by reading it whole.
+                    return None
+                lines = data[first:last].split(b"\n")
+                start = size - nbytes - 1 + first
+                parser = formats.create(name)
+                blocks = formats.feed_blocks(parser, lines)
+                before = getattr(parser, "positional", False)
+                if before:
+                    parser = formats.create(name)
+                    parser.continue_from(_count_lines(f, start))  # type: ignore[attr-defined]
+                    blocks = formats.feed_blocks(parser, lines)
+        except OSError:
+            return None
+        if not blocks:
+            return None
+        return Tail(blocks, name, start, size, parser.skipped)
 
     def dropped_note(self) -> Optional[str]:
         """What to tell the user about the over-long lines skipped so far; None when there were none."""
@@ -132,7 +210,7 @@ class Source:
             f"{MAX_LINE >> 20} MiB (a line that long is no training record)"
         )
 
-    def _detect(self, final: bool) -> list[Record]:
+    def _detect(self, final: bool, feed: Callable[[Parser, Sequence[bytes]], list[T]]) -> list[T]:
         if self.not_a_log:
             return []
         head = self._head
@@ -145,7 +223,7 @@ class Source:
         self._parser = formats.create(name)
         self._head = []
         self._head_bytes = 0
-        return self._parser.feed(head)
+        return feed(self._parser, head)
 
     def check_log(self) -> None:
         """Raise if the file is not a training log (one-shot commands call this at the end)."""
@@ -157,3 +235,20 @@ class Source:
 
     def close(self) -> None:
         self._tailer.close()
+
+
+def _feed_records(parser: Parser, lines: Sequence[bytes]) -> list[Record]:
+    return parser.feed(lines)
+
+
+def _count_lines(f: BinaryIO, end: int) -> int:
+    """Newlines in the first `end` bytes of `f` (read in big chunks: memory stays flat)."""
+    f.seek(0)
+    count, left = 0, end
+    while left > 0:
+        chunk = f.read(min(left, 8 << 20))
+        if not chunk:
+            break
+        count += chunk.count(b"\n")
+        left -= len(chunk)
+    return count

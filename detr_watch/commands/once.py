@@ -1,11 +1,15 @@
-"""`detr-watch --once` (and any run into a pipe): one frame of the dashboard, then exit."""
+"""`detr-watch --once` (and any run into a pipe): one frame of the dashboard, then exit.
+
+The frame of a big log is drawn from its end only (`load_tail`): its cost does not grow with
+the file, and the newest records are what the frame is for. The status line says so.
+"""
 
 from __future__ import annotations
 
 import time
 from typing import IO, Optional
 
-from detr_watch.commands.common import load
+from detr_watch.commands.common import load, load_tail
 from detr_watch.pipeline import Source
 from detr_watch.store import SeriesStore
 from detr_watch.view import View
@@ -19,7 +23,8 @@ def print_once(
 
     store = SeriesStore()
     try:
-        load(source, store, allow_waiting=True)
+        if not load_tail(source, store):
+            load(source, store, allow_waiting=True)
     finally:
         source.close()
     w, h = frame_size(stdout, width, height)
