@@ -1,28 +1,100 @@
-"""A chart of one role: title row, then the plotext picture of its train/test/val lines."""
+"""A chart: a title row, then the plotext picture of its lines, each run of each log a curve of its own.
+
+The newest run of a log is drawn in its colour (the split's for one log, the log's when several are
+overlaid); earlier runs of a restarted log are grey and labelled "run N"; a smoothed curve has its raw
+points faint beneath it. What is drawn is derived from the whole stored history at render time
+(`curves.py`) and cached on the snapshots it came from, the display options and the size.
+"""
 
 from __future__ import annotations
 
 import functools
+from typing import NamedTuple, Optional, Sequence
 
+from rich.color import Color as RichColor
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 
-from detr_watch.render import plot
+from detr_watch import curves
+from detr_watch.logs import Board
+from detr_watch.render import fmt, plot
 from detr_watch.render.history import run_starts
-from detr_watch.roles import ChartSpec, parse_name
-from detr_watch.store import Snapshot
+from detr_watch.render.memo import memo, remember
+from detr_watch.roles import smoothable
+from detr_watch.store import SeriesData, Snapshot
 from detr_watch.text import clean
 from detr_watch.view import View
 
-# Colours follow the split, so "test" has the same colour on every chart.
-COLORS = {"train": "cyan", "test": "orange", "val": "magenta", "ema_test": "green"}
+Color = int  # a 256-colour index: plotext draws it, and rich maps it down on 16/8-colour terminals
+CYAN, ORANGE, MAGENTA, GREEN, BLUE, RED, YELLOW, WHITE = 37, 208, 170, 70, 33, 160, 178, 252
+# One log: colours follow the split, so "test" has the same colour on every chart.
+COLORS: dict[str, Color] = {"train": CYAN, "test": ORANGE, "val": MAGENTA, "ema_test": GREEN}
+# Several logs: colours follow the log (its position on the command line), so they stay put.
+LOG_COLORS: tuple[Color, ...] = (CYAN, ORANGE, MAGENTA, GREEN, BLUE, RED, YELLOW, WHITE)
+# The faint version of each colour, for raw points under a smoothed line.
+FAINT: dict[Color, Color] = {
+    CYAN: 23,
+    ORANGE: 94,
+    MAGENTA: 96,
+    GREEN: 22,
+    BLUE: 24,
+    RED: 88,
+    YELLOW: 58,
+    WHITE: 242,
+}
+EARLIER_RUN: Color = 244  # grey: runs a restart left behind
 # Markers follow the position, so lines stay apart where there is no colour (pipes, NO_COLOR).
 MARKERS = ("braille", "hd", "dot", "x")
 ASCII_MARKERS = ("*", "o", "x", "+")
+GLYPHS = {"braille": "⣿", "hd": "▞", "dot": "•"}  # how a marker looks in the legend
+MAX_RUN_LABELS = 3  # more earlier runs than this share one legend entry
 DEFAULT_HEIGHT = 12
 
 Lines = list[list[Segment]]
+
+
+class Entry(NamedTuple):
+    """One legend entry: the marker, its colour, the label."""
+
+    marker: str
+    color: Color
+    label: str
+
+
+class ChartLine(NamedTuple):
+    """One series of one log on a chart. `series` replaces the snapshot's (a derived series)."""
+
+    log: int
+    name: str
+    label: str
+    split: str = ""
+    color: Optional[Color] = None
+    series: Optional[SeriesData] = None
+
+
+class ChartDef(NamedTuple):
+    title: str
+    role: str
+    lines: tuple[ChartLine, ...]
+
+
+class Derived(NamedTuple):
+    traces: list[plot.Trace]
+    axes: plot.Axes
+    unit: str
+    notes: str
+    legend: tuple[Entry, ...]
+
+
+class Picture(NamedTuple):
+    """A chart's derived content: the x unit, what the header says about the view, the legend, the plot."""
+
+    unit: str
+    notes: str
+    legend: tuple[Entry, ...]
+    text: str
 
 
 class _Decoded:
@@ -52,56 +124,215 @@ class _Decoded:
 _decoded = _Decoded()
 
 
-class Chart:
-    """A chart for `spec` from `snapshot`; it sizes itself from the options it is rendered with."""
+def first_time(snapshot: Snapshot) -> float:
+    """The log's first wall-clock time (x as time counts hours from it); NaN when it has none."""
+    return memo(snapshot, "t0", lambda: curves.first_time(list(snapshot.series.values())))
 
-    def __init__(self, spec: ChartSpec, snapshot: Snapshot, view: View) -> None:
-        self.spec = spec
-        self.snapshot = snapshot
+
+def newest_run(snapshot: Snapshot, series: SeriesData) -> int:
+    """The newest run on this series' axis: its curve is the highlighted one."""
+    runs = [r.run for r in snapshot.runs if r.axis == series.axis]
+    if runs:
+        return max(runs)
+    return int(series.runs.max()) if len(series) else 0
+
+
+def _view_key(view: View) -> tuple[object, ...]:
+    """The display options a chart's picture depends on."""
+    return (
+        view.smoothing,
+        view.smooth_epochs,
+        view.raw,
+        view.log_y,
+        view.robust_y,
+        view.x,
+        view.zoom,
+        view.stitched,
+        view.ascii,
+    )
+
+
+class Chart:
+    """A chart of `defn` over the logs of `board`; it sizes itself from the options it is rendered with."""
+
+    def __init__(self, defn: ChartDef, board: Board, view: View) -> None:
+        self.defn = defn
+        self.board = board
         self.view = view
 
-    def plot_lines(self) -> list[plot.PlotLine]:
-        markers = ASCII_MARKERS if self.view.ascii else MARKERS
-        starts = run_starts(self.snapshot, self.axis())
-        out: list[plot.PlotLine] = []
-        for name, label in self.spec.lines:
-            series = self.snapshot.series.get(name)
-            if series is None or len(series) == 0:
+    def _series(self, line: ChartLine) -> Optional[SeriesData]:
+        if line.series is not None:
+            return line.series
+        if line.log >= len(self.board):
+            return None
+        s = self.board[line.log].snapshot.series.get(line.name)
+        return s if s is not None and len(s) else None
+
+    def smoothing(self, line: ChartLine, series: SeriesData) -> float:
+        """The EMA weight for this line: losses and errors only, per-epoch series only on request."""
+        v = self.view
+        if v.smoothing <= 0 or not smoothable(line.name):
+            return 0.0
+        if curves.per_epoch(series) and not v.smooth_epochs:
+            return 0.0
+        return v.smoothing
+
+    def traces(self, width: int) -> tuple[list[plot.Trace], plot.Axes, str, str, tuple[Entry, ...]]:
+        """What plotext draws, its axes, the x unit, the header's notes on zoom and scale, the legend."""
+        view = self.view
+        multi = len(self.board) > 1
+        markers = ASCII_MARKERS if view.ascii else MARKERS
+        derived: list[tuple[ChartLine, list[curves.Curve], int]] = []
+        units: list[str] = []
+        for line in self.defn.lines:
+            series = self._series(line)
+            if series is None:
                 continue
-            color = COLORS.get(parse_name(name).split, "cyan")
-            marker = markers[len(out) % len(markers)]
-            line = plot.PlotLine(series.steps, series.values, label, color, marker, series.runs, starts)
-            out.append(line)
+            snap = self.board[line.log].snapshot
+            got, unit = curves.curves(
+                series,
+                x_mode=view.x,
+                t0=first_time(snap),
+                smoothing=self.smoothing(line, series),
+                stitched=view.stitched,
+                run_starts=dict(run_starts(snap, series.axis)),
+            )
+            if got:
+                derived.append((line, got, newest_run(snap, series)))
+                if unit not in units:
+                    units.append(unit)
+        unit = units[0] if len(units) == 1 else "/".join(units) if units else "step"
+        notes: list[str] = []
+        xs = [c.x for _, cs, _ in derived for c in cs if c.x.shape[0]]
+        if xs and view.zoom:
+            lo = min(float(x.min()) for x in xs)
+            hi = max(float(x.max()) for x in xs)
+            window = curves.zoom_window(lo, hi, view.zoom)
+            if window is not None:
+                derived = [(line, [curves.crop(c, hi - window) for c in cs], nr) for line, cs, nr in derived]
+                notes.append(f"last {fmt.step(window)}")
+        # earlier runs (grey) first, so the newest run is drawn over them
+        earlier: list[plot.Trace] = []
+        latest: list[plot.Trace] = []
+        raws: list[plot.Trace] = []
+        legend: list[Entry] = []
+        old_legend: list[Entry] = []
+        labelled_runs: set[tuple[int, int]] = set()
+        old_runs = sorted(
+            {(line.log, c.run) for line, cs, nr in derived for c in cs if c.run not in (nr, -1)}
+        )
+        many_old = len(old_runs) > MAX_RUN_LABELS
+        for line, cs, nr in derived:
+            color = (
+                line.color
+                if line.color is not None
+                else (LOG_COLORS[line.log % len(LOG_COLORS)] if multi else COLORS.get(line.split, CYAN))
+            )
+            has_old = any(c.run not in (nr, -1) for c in cs)
+            for c in cs:
+                y = curves.log_gaps(c.y) if view.log_y else c.y
+                if c.x.shape[0] == 0:
+                    continue
+                if c.run in (nr, curves.STITCHED):
+                    # one log: by position among the lines; several: by log, so a log keeps its marker
+                    marker = markers[(line.log if multi else len(latest)) % len(markers)]
+                    label = line.label + (f" (run {c.run + 1})" if has_old and not multi else "")
+                    latest.append(plot.Trace(c.x, y, None, color, marker))
+                    legend.append(Entry(marker, color, label))
+                    if c.raw is not None and view.raw:
+                        raw = curves.log_gaps(c.raw) if view.log_y else c.raw
+                        faint = FAINT.get(color, EARLIER_RUN)
+                        raws.append(plot.Trace(c.x, raw, None, faint, "." if view.ascii else "braille"))
+                    continue
+                key = (line.log, c.run)
+                run_label: Optional[str] = None
+                if key not in labelled_runs:
+                    labelled_runs.add(key)
+                    prefix = self.board[line.log].label + " " if multi else ""
+                    if not many_old:
+                        run_label = f"{prefix}run {c.run + 1}"
+                    elif key == old_runs[-1]:
+                        run_label = f"{prefix}runs {old_runs[0][1] + 1}-{c.run + 1}"
+                old_marker = "." if view.ascii else "braille"
+                earlier.append(plot.Trace(c.x, y, None, EARLIER_RUN, old_marker))
+                if run_label is not None:
+                    old_legend.append(Entry(old_marker, EARLIER_RUN, run_label))
+        traces = earlier + raws + latest
+        ylim = None
+        if view.robust_y and traces:
+            ylim = curves.robust_range([t.y for t in traces], log=view.log_y)
+            if ylim is not None:
+                notes.append("5-95%")
+        if view.log_y:
+            notes.append("log")
+        return traces, plot.Axes(view.log_y, ylim), unit, " · ".join(notes), tuple(legend + old_legend)
+
+    def _alive_and_key(self) -> tuple[tuple[Snapshot, ...], tuple[object, ...]]:
+        # a derived line (`series` given) comes from its log's snapshot too: that snapshot keys it
+        used = {line.log for line in self.defn.lines}
+        alive = tuple(
+            {id(log.snapshot): log.snapshot for i, log in enumerate(self.board) if i in used}.values()
+        )
+        lines = tuple(line._replace(series=None) for line in self.defn.lines)
+        return alive, (self.defn.title, self.defn.role, lines, _view_key(self.view))
+
+    def derived(self, width: int) -> Derived:
+        """The traces and what the header says about them, cached on the snapshots, this chart,
+        the display options and the width (the decimation does not depend on the height)."""
+        alive, key = self._alive_and_key()
+        return remember(alive, ("traces", key, width), lambda: Derived(*self.traces(width)))
+
+    def picture(self, width: int, height: int) -> Picture:
+        """The derived chart, cached on (the snapshots, this chart, the view options, the size)."""
+        alive, key = self._alive_and_key()
+
+        def build() -> Picture:
+            d = self.derived(width)
+            text = plot.plot(d.traces, width, height, axes=d.axes, ascii=self.view.ascii)
+            return Picture(d.unit, d.notes, d.legend, text)
+
+        return remember(alive, ("chart", key, width, height), build)
+
+    def legend_text(self, legend: Sequence[Entry]) -> Text:
+        out = Text(no_wrap=True, overflow="ellipsis", end="")
+        for k, entry in enumerate(legend):
+            if k:
+                out.append("  ")
+            glyph = entry.marker if len(entry.marker) == 1 else GLYPHS.get(entry.marker, "*")
+            out.append(glyph * 2, style=Style(color=RichColor.from_ansi(entry.color)))
+            out.append(" " + clean(entry.label, 40))
         return out
 
-    def axis(self) -> str:
-        if self.spec.axis:
-            return self.spec.axis
-        for name, _ in self.spec.lines:
-            series = self.snapshot.series.get(name)
-            if series is not None:
-                return series.axis
-        return self.snapshot.axis
-
     def render_lines(self, console: Console, width: int, height: int) -> Lines:
-        """Exactly `height` lines of exactly `width` cells."""
-        title = Text(clean(self.spec.title, 80), style="bold", no_wrap=True, overflow="ellipsis", end="")
-        x_label = f"x: {self.axis()}"
-        if title.cell_len + len(x_label) + 2 <= width:
-            title.append(" " * (width - title.cell_len - len(x_label)))
-            title.append(x_label, style="dim")
-        lines: Lines = [_fit(list(title.render(console)), width)]
-        body_h = height - 1
+        """Exactly `height` lines of exactly `width` cells: the title (and legend, when it fits there),
+        the legend on a row of its own otherwise, then the plot."""
+        title = Text(clean(self.defn.title, 80), style="bold", no_wrap=True, overflow="ellipsis", end="")
+        d = self.derived(width)
+        right = Text(f"x: {d.unit}" + (f" · {d.notes}" if d.notes else ""), style="dim")
+        legend = self.legend_text(d.legend)
+        own_row = bool(d.legend) and title.cell_len + legend.cell_len + right.cell_len + 4 > width
+        pic = self.picture(width, max(1, height - (2 if own_row and height >= 4 else 1)))
+        head = title.copy()
+        if pic.legend and not own_row:
+            head.append("  ")
+            head.append_text(legend)
+        if head.cell_len + right.cell_len + 2 <= width:
+            head.append(" " * (width - head.cell_len - right.cell_len))
+            head.append_text(right)
+        lines: Lines = [_fit(list(head.render(console)), width)]
+        if own_row and height >= 4:
+            legend.truncate(width, overflow="ellipsis")
+            lines.append(_fit(list(legend.render(console)), width))
+        body_h = height - len(lines)
         if body_h < 1:
             return lines[:height]
-        text = plot.plot(self.plot_lines(), width, body_h, ascii=self.view.ascii)
-        if not text:
+        if not pic.text:
             msg = Text("no finite values yet", style="dim", end="")
             blank: list[Segment] = [Segment(" " * width)]
             body = [list(blank) for _ in range(body_h)]
             body[body_h // 2] = _fit(list(msg.render(console)), width, center=True)
             return lines + body
-        lines.extend(list(line) for line in _decoded(console, text, width, body_h))
+        lines.extend(list(line) for line in _decoded(console, pic.text, width, body_h))
         while len(lines) < height:
             lines.append([Segment(" " * width)])
         return lines

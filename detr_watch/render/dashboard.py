@@ -1,72 +1,135 @@
-"""The whole screen: status line, a grid of charts, and the table beside or below them.
+"""The whole screen: two status lines, then a page of charts with the table beside or below them (or one
+of the DETR panels), and the help box over it on request.
 
-`Dashboard(snapshot, view, now)` is pure: it reads an immutable snapshot, the display options and
-the time it is told, and renders exactly the height it is given (`options.height`, else
-`DEFAULT_HEIGHT`), never more: under rich Live a frame taller than the terminal is duplicated into
-the scrollback.
+`Dashboard(logs, view, now)` is pure: it reads immutable snapshots (one, or several labelled logs), the
+display options and the time it is told, and renders exactly the height it is given
+(`options.height`, else `DEFAULT_HEIGHT`), never more: under rich Live a frame taller than the terminal
+is duplicated into the scrollback.
 """
 
 from __future__ import annotations
 
 import functools
+from dataclasses import replace
+from typing import Sequence, Union
 
 from rich.cells import cell_len
-from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
+from rich.console import Console, ConsoleOptions, RenderResult
 from rich.segment import Segment
 from rich.text import Text
 
-from detr_watch.render.chart import Chart, Lines
+from detr_watch.breakdown import coco_groups
+from detr_watch.logs import Board, Log, as_board
+from detr_watch.render import layout
+from detr_watch.render.chart import Chart, ChartDef, ChartLine, Lines
+from detr_watch.render.help import overlay
 from detr_watch.render.history import has_history, run_starts
-from detr_watch.render.memo import memo
-from detr_watch.render.status import WAITING, StatusLine
-from detr_watch.render.table import HEADER_ROWS, MetricsTable
-from detr_watch.roles import ChartSpec, chart_specs, main_series
+from detr_watch.render.memo import memo, remember
+from detr_watch.render.panels import panel_lines
+from detr_watch.render.status import HEIGHT as STATUS_HEIGHT
+from detr_watch.render.status import WAITING, StatusBar
+from detr_watch.render.table import HEADER_ROWS, MetricsTable, MultiTable
+from detr_watch.roles import chart_specs, main_series, parse_name
 from detr_watch.store import Snapshot
 from detr_watch.text import clean
-from detr_watch.view import View
+from detr_watch.view import View, matches, split_free
 
 MIN_WIDTH, MIN_HEIGHT = 60, 16
 DEFAULT_HEIGHT = 48  # when printed once with no height given
-MIN_CHART_HEIGHT = 8
-MIN_CHART_WIDTH = 45  # two columns from 2 * 45 + 1 cells
 SIDE_TABLE_FROM = 130  # total width from which the table sits beside the charts
-GUTTER = 1
+GUTTER = layout.GUTTER
 
 
-def _axes(snapshot: Snapshot) -> dict[str, str]:
-    """name -> x axis of the series that still have points once restarted runs are stitched."""
+def _axes(snapshot: Snapshot, stitched: bool) -> dict[str, str]:
+    """name -> x axis of the series that have points to draw (stitched: that a later run left standing)."""
+    if not stitched:
+        return {name: s.axis for name, s in snapshot.series.items() if len(s)}
     return {
         name: s.axis for name, s in snapshot.series.items() if has_history(s, run_starts(snapshot, s.axis))
     }
 
 
-def _specs(snapshot: Snapshot) -> list[ChartSpec]:
-    axes = memo(snapshot, "axes", functools.partial(_axes, snapshot))
-    return chart_specs(axes.keys(), axes)
+def log_axes(snapshot: Snapshot, stitched: bool) -> dict[str, str]:
+    return memo(snapshot, ("axes", stitched), functools.partial(_axes, snapshot, stitched))
 
 
-def _main(snapshot: Snapshot) -> list[str]:
-    axes = memo(snapshot, "axes", functools.partial(_axes, snapshot))
-    return main_series(axes.keys(), axes)
+def board_axes(board: Board, view: View) -> dict[str, str]:
+    """Every series name of every log (that passes the filter) -> its x axis (the first log's wins)."""
+    out: dict[str, str] = {}
+    for log in board:
+        for name, axis in log_axes(log.snapshot, view.stitched).items():
+            if name not in out and matches(name, view.metrics):
+                out[name] = axis
+    return out
 
 
-def _blank(width: int, height: int) -> Lines:
-    return [[Segment(" " * width)] for _ in range(height)]
+def chart_defs(board: Board, view: View) -> list[ChartDef]:
+    """The charts of the grid: the default role charts, then one per other main series (per aux copy
+    too when a filter asks for it), lines per split and per log."""
+
+    def compute() -> list[ChartDef]:
+        axes = board_axes(board, view)
+        names = list(axes)
+        multi = len(board) > 1
+        present = [set(log_axes(log.snapshot, view.stitched)) for log in board]
+
+        def lines(pairs: Sequence[tuple[str, str]]) -> tuple[ChartLine, ...]:
+            out = []
+            for name, label in pairs:
+                split = parse_name(name).split
+                for i, log in enumerate(board):
+                    if name in present[i]:
+                        text = clean(log.label, 30) if multi else label
+                        out.append(ChartLine(i, name, text, split))
+            return tuple(out)
+
+        specs = chart_specs(names, axes)
+        defs = []
+        for spec in specs:
+            if not multi or len(spec.lines) == 1:
+                defs.append(ChartDef(spec.title, spec.role, lines(spec.lines)))
+                continue
+            # several logs: one chart per split, a line per log (log x split lines would not read)
+            for name, label in spec.lines:
+                defs.append(ChartDef(f"{spec.title} ({label})", spec.role, lines([(name, label)])))
+        charted = {name for spec in specs for name, _ in spec.lines}
+        if view.metrics:
+            extra = [n for n in sorted(names) if n not in charted]
+        else:
+            coco = {name for g in coco_groups(names) for _, name in g.stats if name}
+            extra = [n for n in main_series(names, axes) if n not in charted and n not in coco]
+        groups: dict[tuple[str, str], list[str]] = {}
+        for name in extra:
+            groups.setdefault((split_free(name), axes[name]), []).append(name)
+        for (title, _), members in groups.items():
+            pairs = [(n, parse_name(n).split or n) for n in members]
+            if multi:
+                for pair in pairs:
+                    split = parse_name(pair[0]).split
+                    defs.append(
+                        ChartDef(clean(f"{title} ({split})" if split else title, 80), "", lines([pair]))
+                    )
+            else:
+                defs.append(ChartDef(clean(title, 80), "", lines(pairs)))
+        return [d for d in defs if d.lines]
+
+    key = ("chart_defs", view.metrics, view.stitched, tuple(log.label for log in board))
+    return remember(tuple(log.snapshot for log in board), key, compute)
 
 
-def _hjoin(left: Lines, right: Lines, gutter: int) -> Lines:
-    pad = [Segment(" " * gutter)] if gutter else []
-    return [a + pad + b for a, b in zip(left, right)]
+def table_names(board: Board, view: View) -> list[str]:
+    def compute() -> list[str]:
+        # the table is computed on the stitched history: a series only a replaced run wrote has none
+        axes = board_axes(board, replace(view, stitched=True))
+        return main_series(axes.keys(), axes)
+
+    key = ("table_names", view.metrics, view.stitched)
+    return remember(tuple(log.snapshot for log in board), key, compute)
 
 
-def _split(total: int, parts: int, gutter: int = 0) -> list[int]:
-    """`parts` sizes adding up to `total` minus the gutters, the larger ones first."""
-    usable = total - gutter * (parts - 1)
-    base, extra = divmod(usable, parts)
-    return [base + (1 if i < extra else 0) for i in range(parts)]
-
-
-_ASCII_CHARS = str.maketrans({"…": ".", "·": "|", "↑": "^", "↓": "v", "→": "-", "─": "-", "│": "|"})
+_ASCII_CHARS = str.maketrans(
+    {"…": ".", "·": "|", "↑": "^", "↓": "v", "→": "-", "─": "-", "│": "|", "█": "#", "▏": "|"}
+)
 
 
 def asciify(lines: Lines) -> Lines:
@@ -87,12 +150,16 @@ def asciify(lines: Lines) -> Lines:
 
 
 class Dashboard:
-    """The dashboard of one snapshot at time `now` (for "last record N ago")."""
+    """The dashboard of one or more logs at time `now` (for "last record N ago" and the alerts)."""
 
-    def __init__(self, snapshot: Snapshot, view: View, now: float) -> None:
-        self.snapshot = snapshot
+    def __init__(self, logs: Union[Snapshot, Sequence[Log]], view: View, now: float) -> None:
+        self.board = as_board(logs, view.title)
         self.view = view
         self.now = now
+
+    @property
+    def snapshot(self) -> Snapshot:
+        return self.board[0].snapshot
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         height = options.height if options.height is not None else DEFAULT_HEIGHT
@@ -103,80 +170,87 @@ class Dashboard:
             yield from line
             yield Segment.line()
 
+    def pages(self, width: int, height: int) -> tuple[int, int]:
+        """(page shown, number of pages) of the chart grid at this size."""
+        defs = chart_defs(self.board, self.view)
+        charts_w, charts_h = self._chart_area(width, height - STATUS_HEIGHT)
+        n = max(1, -(-len(defs) // layout.per_page(charts_w, charts_h)))
+        return self.view.page % n, n
+
+    def _chart_area(self, width: int, body_h: int) -> tuple[int, int]:
+        if width >= SIDE_TABLE_FROM:
+            return width - self._side_width(width) - 2 * GUTTER, body_h
+        return width, body_h - self._table_height(body_h)
+
+    def _side_width(self, width: int) -> int:
+        extra = 12 * (len(self.board) - 1)
+        return min(64 + extra, max(48, width * 9 // 25 + extra), width // 2)
+
+    def _table_height(self, body_h: int) -> int:
+        wanted = len(table_names(self.board, self.view)) + HEADER_ROWS
+        table_h = min(wanted, max(HEADER_ROWS + 3, body_h // 3))
+        return max(0, min(table_h, body_h - layout.MIN_CHART_HEIGHT))
+
     def render_lines(self, console: Console, options: ConsoleOptions, width: int, height: int) -> Lines:
         """Exactly `height` lines of exactly `width` cells."""
         if width < 1 or height < 1:
             return []
         if width < MIN_WIDTH or height < MIN_HEIGHT:
             msg = f"terminal too small: need at least {MIN_WIDTH}x{MIN_HEIGHT}, have {width}x{height}"
-            return self._block(console, options, Text(msg, style="bold red"), width, height)
-        lines = self._block(console, options, StatusLine(self.snapshot, self.view, self.now), width, 1)
-        body_h = height - 1
-        snap = self.snapshot
-        if snap.records == 0 or not snap.series:
-            return lines + self._message(console, options, width, body_h)
-        specs = memo(snap, "specs", functools.partial(_specs, snap))
-        names = memo(snap, "main", functools.partial(_main, snap))
-        table = MetricsTable(names, snap, self.view)
-        if not specs:
-            return lines + self._block(console, options, table, width, body_h)
+            return layout.block(console, options, Text(msg, style="bold red"), width, height)
+        view = self.view
+        body_h = height - STATUS_HEIGHT
+        waiting = all(log.snapshot.records == 0 or not log.snapshot.series for log in self.board)
+        pages = None if waiting or view.panel != "charts" else self.pages(width, height)
+        status = StatusBar(self.board, view, self.now, pages)
+        lines = layout.block(console, options, status, width, STATUS_HEIGHT)
+        if waiting:
+            body = self._message(console, options, width, body_h)
+        elif view.panel != "charts":
+            body = panel_lines(console, options, self.board, view, width, body_h)
+        else:
+            body = self._charts(console, options, width, body_h, pages or (0, 1))
+        if view.help:
+            body = overlay(body, width, view.ascii)
+        return lines + body
+
+    def _table(self) -> Union[MetricsTable, MultiTable]:
+        names = table_names(self.board, self.view)
+        if len(self.board) > 1:
+            return MultiTable(names, self.board, self.view)
+        return MetricsTable(names, self.snapshot, self.view)
+
+    def _charts(
+        self, console: Console, options: ConsoleOptions, width: int, body_h: int, pages: tuple[int, int]
+    ) -> Lines:
+        defs = chart_defs(self.board, self.view)
+        table = self._table()
+        if not defs:
+            return layout.block(console, options, table, width, body_h)
+        charts_w, charts_h = self._chart_area(width, body_h)
+        fit = layout.per_page(charts_w, charts_h)
+        page = pages[0]
+        shown = [Chart(d, self.board, self.view) for d in defs[page * fit : (page + 1) * fit]]
+        grid = layout.grid(console, options, shown, charts_w, charts_h)
         if width >= SIDE_TABLE_FROM:
-            table_w = min(64, max(48, width * 9 // 25))
-            charts_w = width - table_w - 2 * GUTTER
-            charts = self._grid(console, options, specs, charts_w, body_h)
-            side = self._block(console, options, table, table_w, body_h)
-            return lines + _hjoin(charts, side, 2 * GUTTER)
-        wanted = len(names) + HEADER_ROWS
-        table_h = min(wanted, max(HEADER_ROWS + 3, body_h // 3))
-        table_h = min(table_h, body_h - MIN_CHART_HEIGHT)
-        charts_h = body_h - table_h
-        return (
-            lines
-            + self._grid(console, options, specs, width, charts_h)
-            + self._block(console, options, table, width, table_h)
-        )
-
-    def _grid(
-        self, console: Console, options: ConsoleOptions, specs: list[ChartSpec], width: int, height: int
-    ) -> Lines:
-        cols = 2 if width >= 2 * MIN_CHART_WIDTH + GUTTER else 1
-        fit = max(1, height // MIN_CHART_HEIGHT) * cols
-        shown = specs[:fit]
-        rows = -(-len(shown) // cols)
-        out: Lines = []
-        for r, row_h in enumerate(_split(height, rows)):
-            row = shown[r * cols : (r + 1) * cols]
-            widths = _split(width, len(row), GUTTER)
-            block = self._chart(console, options, row[0], widths[0], row_h)
-            for spec, w in zip(row[1:], widths[1:]):
-                block = _hjoin(block, self._chart(console, options, spec, w, row_h), GUTTER)
-            out.extend(block)
-        return out
-
-    def _chart(
-        self, console: Console, options: ConsoleOptions, spec: ChartSpec, width: int, height: int
-    ) -> Lines:
-        try:
-            return Chart(spec, self.snapshot, self.view).render_lines(console, width, height)
-        except Exception as exc:  # noqa: BLE001 - one bad chart must not take the monitor down; say why
-            msg = Text(clean(f"{spec.title}: cannot draw: {type(exc).__name__}: {exc}", 200), style="red")
-            return self._block(console, options, msg, width, height)
+            side = layout.block(console, options, table, self._side_width(width), body_h)
+            return layout.hjoin(grid, side, 2 * GUTTER)
+        return grid + layout.block(console, options, table, width, body_h - charts_h)
 
     def _message(self, console: Console, options: ConsoleOptions, width: int, height: int) -> Lines:
         text = Text(justify="center")
         text.append(WAITING, style="bold yellow")
         if self.view.title:
             text.append(f"\nin {clean(self.view.title, 200)}", style="dim")
-        if self.snapshot.skipped_lines:
-            n = self.snapshot.skipped_lines
+        skipped = sum(log.snapshot.skipped_lines for log in self.board)
+        if skipped:
             text.append(
-                f"\n{n} line{'s' if n != 1 else ''} skipped (not metrics of this format)", style="dim"
+                f"\n{skipped} line{'s' if skipped != 1 else ''} skipped (not metrics of this format)",
+                style="dim",
             )
+        loading = [log.snapshot.meta.get("loading") for log in self.board if log.snapshot.meta.get("loading")]
+        if loading:
+            text.append(f"\nloading {clean(str(loading[0]), 20)}", style="dim")
         top = max(0, (height - len(text.plain.splitlines())) // 2)
-        body = self._block(console, options, text, width, height - top)
-        return _blank(width, top) + body
-
-    def _block(
-        self, console: Console, options: ConsoleOptions, renderable: RenderableType, width: int, height: int
-    ) -> Lines:
-        return console.render_lines(renderable, options.update_dimensions(width, height), pad=True)
+        body = layout.block(console, options, text, width, height - top)
+        return layout.blank(width, top) + body

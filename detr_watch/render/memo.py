@@ -1,7 +1,9 @@
-"""Results derived from one snapshot, kept while that snapshot lives.
+"""Results derived from immutable snapshots, kept while those snapshots live.
 
 A snapshot never changes, and the store hands out the same snapshot object until new data arrives,
 so a repaint for a resize, a key or the ticking "N ago" clock reuses the statistics of the last one.
+`memo` keeps results per snapshot; `remember` keeps results that depend on several (charts of
+overlaid logs), in a bounded LRU that checks the snapshots are the very same objects.
 """
 
 from __future__ import annotations
@@ -9,15 +11,18 @@ from __future__ import annotations
 import threading
 import weakref
 from collections import OrderedDict
-from typing import Any, Callable, Hashable, TypeVar
+from typing import Any, Callable, Hashable, Sequence, TypeVar
 
 from detr_watch.store import Snapshot
 
 T = TypeVar("T")
 KEEP = 4  # snapshots remembered (a paused view and the live one, with room to spare)
+REMEMBER = 128  # results of `remember`: a few pages of charts at a few sizes
 
 _LOCK = threading.Lock()
 _MEMO: OrderedDict[int, tuple[weakref.ref[Snapshot], dict[Hashable, Any]]] = OrderedDict()
+_MANY: OrderedDict[Hashable, tuple[tuple[weakref.ref[Any], ...], Any]] = OrderedDict()
+_STATS = {"computed": 0, "hits": 0}
 
 
 def memo(snapshot: Snapshot, key: Hashable, compute: Callable[[], T]) -> T:
@@ -40,3 +45,34 @@ def memo(snapshot: Snapshot, key: Hashable, compute: Callable[[], T]) -> T:
     with _LOCK:
         table[key] = value
     return value
+
+
+def remember(alive: Sequence[object], key: Hashable, compute: Callable[[], T]) -> T:
+    """`compute()`, remembered under `key` for as long as every object of `alive` lives (they are held
+    weakly, and compared by identity: an id reused by a new object is a miss, never a stale hit)."""
+    full = (key, tuple(id(a) for a in alive))
+    with _LOCK:
+        hit = _MANY.get(full)
+        if hit is not None and all(r() is a for r, a in zip(hit[0], alive)):
+            _MANY.move_to_end(full)
+            _STATS["hits"] += 1
+            value: T = hit[1]
+            return value
+    value = compute()
+    with _LOCK:
+        _STATS["computed"] += 1
+        _MANY[full] = (tuple(weakref.ref(a) for a in alive), value)
+        while len(_MANY) > REMEMBER:
+            _MANY.popitem(last=False)
+    return value
+
+
+def stats() -> dict[str, int]:
+    with _LOCK:
+        return dict(_STATS, size=len(_MANY))
+
+
+def clear() -> None:
+    with _LOCK:
+        _MEMO.clear()
+        _MANY.clear()

@@ -1,27 +1,26 @@
 """The only plotext import: line charts as text, one figure at a time, cached.
 
 plotext 5.x keeps one global figure, so every chart is drawn under `_LOCK` on a cleared main figure
-(clearing a subplot would leave data piling up in the others). Lines are stitched across restarted
-runs and decimated to min/max per column *before* plotext sees them, which also drops NaN/Inf
-(plotext raises on Inf). The result is plotext's ANSI text; rich decodes it (`Text.from_ansi`), so a
-console without colours gets plain text.
+(clearing a subplot would leave data piling up in the others). Traces arrive already derived (runs,
+smoothing, zoom: `curves.py`); here each is cut at its NaN gaps and decimated to min/max per column
+*before* plotext sees it (plotext raises on Inf, and its build time grows with the points). The
+result is plotext's ANSI text; rich decodes it (`Text.from_ansi`), so a console without colours gets
+plain text.
 
-Charts are cached on (identity of the data arrays, size, style): the store's arrays never change
-under a snapshot, so equal identities mean equal pictures and an unchanged frame costs nothing.
+Nothing is cached here: a chart caches its whole picture on the snapshots it was drawn from and the
+display options (`render.memo.remember`), so an unchanged frame costs no plotext build at all.
 """
 
 from __future__ import annotations
 
 import math
 import threading
-import weakref
-from collections import OrderedDict
-from typing import Any, NamedTuple, Optional, Sequence
+from typing import NamedTuple, Optional, Sequence, Union
 
 import numpy as np
 import plotext as plt
 
-from detr_watch.analysis import FloatArray, decimate_minmax, stitch
+from detr_watch.analysis import FloatArray, decimate_minmax
 from detr_watch.errors import DetrWatchError
 from detr_watch.text import clean
 
@@ -32,10 +31,9 @@ if not str(getattr(plt, "__version__", "")).startswith("5."):
         "pip install 'plotext>=5.3,<6'",
     )
 
-CACHE_SIZE = 64
 _LOCK = threading.Lock()
-_CACHE: OrderedDict[tuple[Any, ...], tuple[tuple[weakref.ref[Any], ...], str]] = OrderedDict()
-_STATS = {"builds": 0, "hits": 0}
+_STATS = {"builds": 0}
+MAX_SEGMENTS = 200  # gaps beyond this many (log scale over a sign-changing series) are joined
 
 # plotext's frame and tick characters, and what they become in ASCII mode.
 _ASCII = str.maketrans(
@@ -54,92 +52,85 @@ _ASCII = str.maketrans(
     }
 )
 
+Color = Union[str, int]  # a plotext colour name or a 256-colour index
 
-class PlotLine(NamedTuple):
-    """One line of a chart. With `runs` (run of each point), restarted runs are stitched into one
-    history; `run_starts` holds (run, first step) of the whole log (see `analysis.stitch`)."""
 
-    steps: FloatArray
-    values: FloatArray
-    label: str
-    color: str  # a plotext colour name
+class Trace(NamedTuple):
+    """One line of a chart. NaN in `y` is a gap; a trace without a label stays out of the legend."""
+
+    x: FloatArray
+    y: FloatArray
+    label: Optional[str]
+    color: Color
     marker: str  # a plotext marker name ("braille", "hd", ...) or one character
-    runs: Optional[Any] = None
-    run_starts: tuple[tuple[int, float], ...] = ()
 
 
-def _identity(a: Any) -> tuple[tuple[int, int, int], Optional[weakref.ref[Any]]]:
-    arr = np.asarray(a)
-    base = arr
-    while isinstance(base.base, np.ndarray):
-        base = base.base
-    try:
-        ref: Optional[weakref.ref[Any]] = weakref.ref(base)
-    except TypeError:
-        ref = None
-    return (id(base), int(arr.__array_interface__["data"][0]), int(arr.shape[0])), ref
+class Axes(NamedTuple):
+    log_y: bool = False
+    ylim: Optional[tuple[float, float]] = None
 
 
-def _key(
-    lines: Sequence[PlotLine], width: int, height: int, style: tuple[Any, ...]
-) -> tuple[tuple[Any, ...], tuple[weakref.ref[Any], ...]]:
-    """The cache key of a chart, and weak references that tell whether its arrays are still alive."""
-    parts: list[Any] = [width, height, style]
-    refs: list[weakref.ref[Any]] = []
-    for line in lines:
-        for arr in (line.steps, line.values) + ((line.runs,) if line.runs is not None else ()):
-            ident, ref = _identity(arr)
-            if ref is None:
-                raise TypeError("unweakrefable")
-            parts.append(ident)
-            refs.append(ref)
-        parts.append((line.label, line.color, line.marker, line.runs is None, line.run_starts))
-    return tuple(parts), tuple(refs)
+LINEAR = Axes()
 
 
-def prepare(line: PlotLine, width: int) -> tuple[FloatArray, FloatArray]:
-    """The points plotext gets for `line` in a plot `width` characters wide: stitched, finite, decimated."""
-    x = np.asarray(line.steps, dtype=np.float64)
-    y = np.asarray(line.values, dtype=np.float64)
-    if line.runs is not None and x.shape[0]:
-        keep = stitch(x, line.runs, dict(line.run_starts) if line.run_starts else None)
-        if not keep.all():
-            x, y = x[keep], y[keep]
-    # Min and max per character column keeps every spike; finer buckets (one per braille dot
-    # column) would double plotext's build time for no visible difference.
-    return decimate_minmax(x, y, max(1, width))
+def segments(x: FloatArray, y: FloatArray) -> list[tuple[FloatArray, FloatArray]]:
+    """The finite stretches of a line, split where y is NaN (a gap); +-Inf points are dropped."""
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    gap = np.isnan(y)
+    keep = np.isfinite(x) & np.isfinite(y)
+    if not gap.any():
+        return [(x[keep], y[keep])] if keep.any() else []
+    # a run of kept points between gaps is one segment; starts where a kept point follows a gap
+    seg_id = np.cumsum(gap)
+    out = []
+    for k in np.unique(seg_id[keep]).tolist():
+        sel = keep & (seg_id == k)
+        out.append((x[sel], y[sel]))
+    if len(out) > MAX_SEGMENTS:
+        return [(x[keep], y[keep])]
+    return out
 
 
-def plot(lines: Sequence[PlotLine], width: int, height: int, *, ascii: bool = False) -> str:
-    """The chart as ANSI text of `height` lines of `width` characters; "" when no line has a finite point."""
-    if width < 1 or height < 1:
+def prepare(trace: Trace, width: int) -> list[tuple[FloatArray, FloatArray]]:
+    """The points plotext gets for `trace` in a plot `width` characters wide: finite, per segment,
+    decimated to min/max per column (each segment gets the columns its x extent covers)."""
+    segs = segments(trace.x, trace.y)
+    if not segs:
+        return []
+    lo = min(float(s[0].min()) for s in segs)
+    hi = max(float(s[0].max()) for s in segs)
+    span = hi - lo
+    out = []
+    for sx, sy in segs:
+        share = (float(sx.max()) - float(sx.min())) / span if span > 0 else 1.0
+        # Min and max per character column keeps every spike; finer buckets (one per braille dot
+        # column) would double plotext's build time for no visible difference.
+        out.append(decimate_minmax(sx, sy, max(1, round(width * share))))
+    return out
+
+
+def plot(
+    traces: Sequence[Trace], width: int, height: int, *, axes: Axes = LINEAR, ascii: bool = False
+) -> str:
+    """The chart as ANSI text of `height` lines of `width` characters; "" when no trace has a finite
+    point. Not cached here: callers cache whole charts (`render.memo.remember`)."""
+    prepared = [(t, prepare(t, width)) for t in traces]
+    prepared = [p for p in prepared if p[1]]
+    if width < 1 or height < 1 or not prepared:
         return ""
-    style = ("ascii" if ascii else "unicode",)
-    key: Optional[tuple[Any, ...]]
-    try:
-        key, refs = _key(lines, width, height, style)
-    except TypeError:  # an array that cannot be weakly referenced: draw it, do not cache it
-        key, refs = None, ()
     with _LOCK:
-        if key is not None:
-            hit = _CACHE.get(key)
-            if hit is not None and all(r() is not None for r in hit[0]):
-                _CACHE.move_to_end(key)
-                _STATS["hits"] += 1
-                return hit[1]
-        text = _build(lines, width, height, ascii)
-        if key is not None:
-            _CACHE[key] = (refs, text)
-            while len(_CACHE) > CACHE_SIZE:
-                _CACHE.popitem(last=False)
-        return text
+        return _build(prepared, width, height, axes, ascii)
 
 
-def _build(lines: Sequence[PlotLine], width: int, height: int, ascii: bool) -> str:
-    prepared = [(line, *prepare(line, width)) for line in lines]
-    prepared = [p for p in prepared if p[1].shape[0]]
-    if not prepared:
-        return ""
+def _build(
+    prepared: list[tuple[Trace, list[tuple[FloatArray, FloatArray]]]],
+    width: int,
+    height: int,
+    axes: Axes,
+    ascii: bool,
+) -> str:
+    """Called under _LOCK."""
     _STATS["builds"] += 1
     plt.main()
     plt.clf()
@@ -147,11 +138,17 @@ def _build(lines: Sequence[PlotLine], width: int, height: int, ascii: bool) -> s
         plt.limitsize(False, False)  # after clf (which resets it) and before plotsize
         plt.plotsize(width, height)
         plt.theme("clear")
-        for line, x, y in prepared:
-            # plotext wants plain lists; a label with no data raises, so empty lines were dropped above.
-            label = clean(line.label, 40)
-            plt.plot(x.tolist(), y.tolist(), label=label, color=line.color, marker=line.marker)
-        xs = np.concatenate([x for _, x, _ in prepared])
+        for trace, segs in prepared:
+            # plotext wants plain lists; a label with no data raises, so empty traces were dropped above
+            label = clean(trace.label, 40) if trace.label else None
+            for i, (x, y) in enumerate(segs):
+                first = label if i == 0 else None
+                plt.plot(x.tolist(), y.tolist(), label=first, color=trace.color, marker=trace.marker)
+        if axes.log_y:
+            plt.yscale("log")
+        if axes.ylim is not None:
+            plt.ylim(*axes.ylim)
+        xs = np.concatenate([x for _, segs in prepared for x, _ in segs])
         if np.all(xs == np.round(xs)):
             ticks = integer_ticks(float(xs.min()), float(xs.max()), max(2, width // 10))
             plt.xticks(ticks, [tick_label(t) for t in ticks])
@@ -198,11 +195,6 @@ def figure_is_empty() -> bool:
 
 
 def cache_stats() -> dict[str, int]:
-    """Counts of plotext builds and cache hits since start (for tests and benchmarks)."""
+    """How many plotext builds since start (for tests and benchmarks)."""
     with _LOCK:
-        return dict(_STATS, size=len(_CACHE))
-
-
-def clear_cache() -> None:
-    with _LOCK:
-        _CACHE.clear()
+        return dict(_STATS)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import NamedTuple, Sequence
+from typing import NamedTuple, Optional, Sequence
 
 from rich.cells import cell_len, set_cell_size
 from rich.console import Console, ConsoleOptions, RenderResult
@@ -12,6 +12,7 @@ from rich.segment import Segment
 from rich.text import Text
 
 from detr_watch import analysis
+from detr_watch.logs import Board
 from detr_watch.render import fmt
 from detr_watch.render.history import history, run_starts
 from detr_watch.render.memo import memo
@@ -124,6 +125,81 @@ class MetricsTable:
                 Text(r.best),
             ]
             out.append(line(Text(shorten(clean(name, 200), name_w, ascii_only)), cells))
+        if len(shown) < len(names):
+            out.append(Text(f"... {len(names) - len(shown)} more", style="dim", end=""))
+        return out[:height]
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        height = options.height or (len(self.names) + HEADER_ROWS + 1)
+        for text in self.lines(options.max_width, height):
+            yield text
+            yield Segment.line()
+
+
+class MultiTable:
+    """Several logs side by side: per series, each log's newest value and trend arrow, then the best value
+    over every log with the log and step it came from ("which of my runs is better")."""
+
+    def __init__(self, names: Sequence[str], board: Board, view: View) -> None:
+        self.names = list(names)
+        self.board = board
+        self.view = view
+
+    def lines(self, width: int, height: int) -> list[Text]:
+        if height < 1 or width < 1:
+            return []
+        ascii_only = self.view.ascii
+        arrows = ASCII_ARROWS if ascii_only else ARROWS
+        fit = max(0, height - HEADER_ROWS)
+        names = self.names
+        shown = names if len(names) <= fit else names[: max(0, fit - 1)]
+        window = self.view.trend_window
+        labels = [shorten(clean(log.label, 40), 12, ascii_only) for log in self.board]
+        cells: list[list[Text]] = []
+        for name in shown:
+            row_cells: list[Text] = []
+            best: Optional[tuple[float, str, float]] = None
+            mode = goal(name)
+            for log, label in zip(self.board, labels):
+                snap = log.snapshot
+                s = snap.series.get(name)
+                if s is None or len(s) == 0:
+                    row_cells.append(Text("-", style="dim"))
+                    continue
+                r = memo(snap, ("row", name, window), functools.partial(row, s, snap, window))
+                arrow = arrows[r.direction] if r.trend else " "
+                row_cells.append(Text(f"{r.last} {arrow}", style="" if r.last_finite else "bold red"))
+                if mode is not None:
+                    steps, values = history(s, run_starts(snap, s.axis))
+                    b, at = analysis.best(values, steps, mode)
+                    if not math.isnan(b) and (
+                        best is None or (b < best[0] if mode == "min" else b > best[0])
+                    ):
+                        best = (b, label, at)
+            best_text = "-" if best is None else f"{fmt.value(best[0])} {best[1]}@{fmt.step(best[2])}"
+            row_cells.append(Text(best_text))
+            cells.append(row_cells)
+        headers = [*labels, "best"]
+        widths = [max([cell_len(h)] + [c[i].cell_len for c in cells]) for i, h in enumerate(headers)]
+        name_w = max(8, width - sum(widths) - len(widths))
+
+        def line(name: Text, row_cells: Sequence[Text]) -> Text:
+            out = Text(no_wrap=True, overflow="crop", end="")
+            name.align("left", name_w)
+            out.append_text(name)
+            for cell, w in zip(row_cells, widths):
+                cell.align("right", w)
+                out.append(" ")
+                out.append_text(cell)
+            out.truncate(width)
+            return out
+
+        out = [
+            line(Text("series", style="bold"), [Text(h, style="bold") for h in headers]),
+            Text(("-" if ascii_only else "─") * width, style="dim", end=""),
+        ]
+        for name, row_cells in zip(shown, cells):
+            out.append(line(Text(shorten(clean(name, 200), name_w, ascii_only)), row_cells))
         if len(shown) < len(names):
             out.append(Text(f"... {len(names) - len(shown)} more", style="dim", end=""))
         return out[:height]
