@@ -1,8 +1,10 @@
-"""The live view: the ingest thread fills the store; this loop reads keys and repaints on change.
+"""The live view: ingest threads fill the stores (one per log); this loop reads keys and repaints on change.
 
 Repaints happen only when something changed (new data, a resize, a key, or the "last record
-N ago" clock ticking over), at most `max_fps` times a second. When idle the loop sleeps in
-`select` on the keyboard and a wake-up pipe, so an unchanging log costs no CPU.
+N ago" clock ticking over), at most `max_fps` times a second, and then only the lines that changed
+reach the terminal. When idle the loop sleeps in `select` on the keyboard and a wake-up pipe, so an
+unchanging log costs no CPU. Keys change an immutable View (`keys.apply_key`); `--bell` rings once
+per new alert.
 """
 
 from __future__ import annotations
@@ -12,13 +14,14 @@ import select
 import signal
 import sys
 import time
-from dataclasses import replace
 from types import FrameType
-from typing import IO, Callable, Optional
+from typing import IO, Callable, Optional, Sequence, Union
 
 from detr_watch.errors import DetrWatchError
 from detr_watch.ingest import Ingest
-from detr_watch.keys import Keyboard
+from detr_watch.keys import QUIT, Keyboard, apply_key
+from detr_watch.logs import Log
+from detr_watch.logs import labels as log_labels
 from detr_watch.pipeline import Source
 from detr_watch.store import SeriesStore, Snapshot
 from detr_watch.view import View
@@ -71,9 +74,10 @@ def age_bucket(now: float, last: Optional[float]) -> int:
 
 
 def run_live(
-    source: Source,
+    sources: Union[Source, Sequence[Source]],
     view: View,
     *,
+    labels: Optional[Sequence[str]] = None,
     poll: bool = False,
     stdout: IO[str] = sys.stdout,
     stdin: Optional[IO[str]] = None,
@@ -81,37 +85,53 @@ def run_live(
     height: Optional[int] = None,
     max_fps: float = 20.0,
     clock: Callable[[], float] = time.time,
+    bell: bool = False,
 ) -> int:
-    """Watch `source` until `q`, Ctrl-C (exit 0), SIGTERM or SIGHUP (128 + signal)."""
+    """Watch the sources until `q`, Ctrl-C (exit 0), SIGTERM or SIGHUP (128 + signal).
+
+    One store and one ingest thread per source; every thread wakes this loop through one pipe.
+    """
     from detr_watch.render.console import live_console
     from detr_watch.render.dashboard import Dashboard
     from detr_watch.render.screen import Screen
+    from detr_watch.render.status import board_alerts
 
-    store = SeriesStore()
+    srcs = [sources] if isinstance(sources, Source) else list(sources)
+    names = list(labels) if labels is not None else log_labels([s.label for s in srcs])
+    stores = [SeriesStore() for _ in srcs]
     waker = _Waker()
-    ingest = Ingest(source, store, poll=poll, on_change=waker.wake, clock=clock)
+    ingests = [Ingest(src, st, poll=poll, on_change=waker.wake, clock=clock) for src, st in zip(srcs, stores)]
     console = live_console(stdout, width, height)
     old_handlers = {sig: signal.signal(sig, _raise_exit) for sig in (signal.SIGTERM, signal.SIGHUP)}
     old_winch = signal.signal(signal.SIGWINCH, lambda s, f: waker.wake())
     min_interval = 1.0 / max_fps
+    rung: set[tuple[object, ...]] = set()
     try:
         with Keyboard(stdin) as keyboard, Screen(console) as screen:
-            ingest.start()
+            for ingest in ingests:
+                ingest.start()
             painted: Optional[tuple[object, ...]] = None
-            snap: Optional[Snapshot] = None
+            snaps: Optional[tuple[Snapshot, ...]] = None
             last_paint = 0.0
             fds = [waker.r] + ([keyboard.fd] if keyboard.fd is not None else [])
             while True:
-                if ingest.error is not None:
-                    raise ingest.error
-                if snap is None or not view.paused:
-                    snap = store.snapshot()
+                for ingest in ingests:
+                    if ingest.error is not None:
+                        raise ingest.error
+                if snaps is None or not view.paused:
+                    snaps = tuple(st.snapshot() for st in stores)
                 now = clock()
-                state = (snap.version, screen.size, view, age_bucket(now, snap.last_arrival))
+                ages = tuple(age_bucket(now, s.last_arrival) for s in snaps)
+                state = (tuple(s.version for s in snaps), screen.size, view, ages)
                 if state != painted:
                     wait = last_paint + min_interval - time.monotonic()
                     if wait <= 0:
-                        screen.show(Dashboard(snap, view, now))
+                        board = tuple(Log(label, snap) for label, snap in zip(names, snaps))
+                        keys = {(label, a.key) for label, a in board_alerts(board, now)}
+                        if bell and keys - rung:
+                            screen.bell()  # once per new alert, not once per frame
+                        rung |= keys
+                        screen.show(Dashboard(board, view, now))
                         painted = state
                         last_paint = time.monotonic()
                         wait = 1.0
@@ -125,20 +145,47 @@ def run_live(
                     waker.drain()
                 if keyboard.fd is not None and keyboard.fd in ready:
                     for key in keyboard.read():
-                        if key in ("q", "Q"):
+                        view, action = apply_key(view, key)
+                        if action == QUIT:
                             return 0
-                        if key == "p":
-                            view = replace(view, paused=not view.paused)
     except KeyboardInterrupt:
         return 0
     except ExitSignal as exc:
         return exc.code
     finally:
-        ingest.stop()
+        for ingest in ingests:
+            ingest.stop()
         for sig, handler in old_handlers.items():
             signal.signal(sig, handler)
         signal.signal(signal.SIGWINCH, old_winch)
         waker.close()
 
 
-__all__ = ["DetrWatchError", "run_live", "age_bucket"]
+def print_once(
+    sources: Sequence[Source],
+    view: View,
+    stdout: IO[str],
+    width: Optional[int],
+    height: Optional[int],
+    labels: Optional[Sequence[str]] = None,
+) -> int:
+    """One frame of several logs (`--once`, or a pipe): each read whole, then the same dashboard."""
+    from detr_watch.commands.common import load
+    from detr_watch.render.console import frame_size, once_console, print_frame
+    from detr_watch.render.dashboard import Dashboard
+
+    names = list(labels) if labels is not None else log_labels([s.label for s in sources])
+    board = []
+    for label, source in zip(names, sources):
+        store = SeriesStore()
+        try:
+            load(source, store, allow_waiting=True)
+        finally:
+            source.close()
+        board.append(Log(label, store.snapshot()))
+    w, h = frame_size(stdout, width, height)
+    print_frame(once_console(stdout, w, h), Dashboard(board, view, time.time()), h)
+    return 0
+
+
+__all__ = ["DetrWatchError", "run_live", "print_once", "age_bucket"]

@@ -10,15 +10,28 @@ import os
 import sys
 import tempfile
 import traceback
+from dataclasses import replace
 from pathlib import Path
 from typing import IO, Optional, Sequence
 
 from detr_watch import __version__
 from detr_watch.args import Parser, add_common, check_path
 from detr_watch.errors import DetrWatchError, UsageError
+from detr_watch.keys import MAX_ZOOM
+from detr_watch.view import DEFAULT_SMOOTHING, MAX_SMOOTHING, PANELS, X_MODES, View, parse_patterns
 
 # name -> module in detr_watch.commands with `build_parser(Parser)` and `execute(args, stdout) -> int`
 SUBCOMMANDS = {"stream": "stream", "summary": "summary", "plot": "plot", "export": "export"}
+
+
+def _weight(text: str) -> float:
+    try:
+        w = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 <= w < 1.0:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {text}")
+    return min(w, MAX_SMOOTHING)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,7 +45,12 @@ def build_parser() -> argparse.ArgumentParser:
             "'detr-watch export PATH... --csv FILE' (every record as a table)."
         ),
     )
-    p.add_argument("path", nargs="?", help="the log to watch (DETR log.txt, console output, ...)")
+    p.add_argument(
+        "path",
+        nargs="*",
+        help="the logs to watch (DETR log.txt, console output, ...); several are overlaid; "
+        "a folder stands for the logs inside it",
+    )
     p.add_argument("--once", action="store_true", help="print one frame of the dashboard and exit")
     p.add_argument("--demo", action="store_true", help="watch a simulated DETR run (no log needed)")
     p.add_argument("--width", type=int, metavar="N", help="frame width in columns (default: the terminal's)")
@@ -41,6 +59,51 @@ def build_parser() -> argparse.ArgumentParser:
         "--poll", action="store_true", help="poll the file instead of using inotify (NFS, Lustre, SSHFS)"
     )
     p.add_argument("--ascii", action="store_true", help="ASCII only: for terminals without Unicode")
+    view = p.add_argument_group("what the view shows (the keys change it live; ? lists them)")
+    view.add_argument(
+        "--metrics",
+        metavar="PATTERNS",
+        help="only series matching these name patterns, e.g. 'loss*,*AP' (a pattern may leave out "
+        "the split: loss* matches train_loss)",
+    )
+    view.add_argument(
+        "--view",
+        choices=PANELS,
+        default="charts",
+        help="start on this panel: charts, losses (loss composition), layers (decoder layers), coco",
+    )
+    view.add_argument(
+        "--smooth",
+        type=_weight,
+        metavar="W",
+        default=DEFAULT_SMOOTHING,
+        help=f"TensorBoard's EMA weight for per-iteration losses (default {DEFAULT_SMOOTHING}, 0: off)",
+    )
+    view.add_argument("--smooth-epochs", action="store_true", help="smooth per-epoch series too")
+    view.add_argument("--no-raw", action="store_true", help="hide the raw curve under a smoothed one")
+    view.add_argument("--log-y", action="store_true", help="log-scale y (non-positive values are gaps)")
+    view.add_argument(
+        "--ignore-outliers",
+        action="store_true",
+        help="y range from the 5th to the 95th percentile, as TensorBoard's option",
+    )
+    view.add_argument("--x", choices=X_MODES, default="step", help="x axis: step, epoch or time (hours)")
+    view.add_argument(
+        "--zoom",
+        type=int,
+        metavar="K",
+        default=0,
+        help="show about the last 1/2^K of the run (default 0: all)",
+    )
+    view.add_argument(
+        "--stitch",
+        action="store_true",
+        help="restarted runs as one history (a later run replaces the steps it repeats), not separate curves",
+    )
+    view.add_argument(
+        "--epochs", type=int, metavar="N", help="the run's length in epochs, for the progress and the ETA"
+    )
+    view.add_argument("--bell", action="store_true", help="ring the terminal bell once per new alert")
     add_common(p)
     p.add_argument("--version", action="version", version=f"detr-watch {__version__}")
     return p
@@ -54,10 +117,33 @@ def _size(args: argparse.Namespace) -> tuple[Optional[int], Optional[int]]:
     return args.width, args.height
 
 
+def _view(args: argparse.Namespace, title: str) -> View:
+    if args.zoom < 0 or args.zoom > MAX_ZOOM:
+        raise UsageError(f"--zoom must be between 0 and {MAX_ZOOM}", hint="each level halves the window")
+    if args.epochs is not None and args.epochs <= 0:
+        raise UsageError("--epochs must be a positive number", hint="e.g. --epochs 300")
+    return View(
+        title=title,
+        ascii=args.ascii,
+        mode="live",
+        smoothing=args.smooth,
+        smooth_epochs=args.smooth_epochs,
+        raw=not args.no_raw,
+        log_y=args.log_y,
+        robust_y=args.ignore_outliers,
+        x=args.x,
+        zoom=args.zoom,
+        stitched=args.stitch,
+        panel=args.view,
+        metrics=parse_patterns(args.metrics or ""),
+        epochs=args.epochs,
+    )
+
+
 def _watch(args: argparse.Namespace, stdout: IO[str]) -> int:
     from detr_watch.commands.once import print_once
+    from detr_watch.logs import expand, labels
     from detr_watch.pipeline import Source
-    from detr_watch.view import View
 
     width, height = _size(args)
     interactive = stdout.isatty() and not args.once
@@ -66,10 +152,14 @@ def _watch(args: argparse.Namespace, stdout: IO[str]) -> int:
 
         with tempfile.TemporaryDirectory(prefix="detr-watch-demo-") as tmp:
             demo = DemoRun(Path(tmp))
-            view = View(title="demo: simulated DETR-R50 run (log.txt)", ascii=args.ascii)
+            view = _view(args, "demo: simulated DETR-R50 run (log.txt)")
+            if args.epochs is None:
+                view = replace(view, epochs=demo.epochs)
             if not interactive:
                 demo.write_initial()
-                return print_once(Source(demo.path, args.format), view, stdout, width, height)
+                return print_once(
+                    Source(demo.path, args.format), replace(view, mode="once"), stdout, width, height
+                )
             demo.start()
             try:
                 from detr_watch.app import run_live
@@ -81,20 +171,38 @@ def _watch(args: argparse.Namespace, stdout: IO[str]) -> int:
                     stdout=stdout,
                     width=width,
                     height=height,
+                    bell=args.bell,
                 )
             finally:
                 demo.stop()
-    if args.path is None:
+    if not args.path:
         raise UsageError("no log given", hint="detr-watch PATH (e.g. output/log.txt), or detr-watch --demo")
-    view = View(title=args.path, ascii=args.ascii)
+    paths = expand(args.path)
+    title = paths[0] if len(paths) == 1 else f"{len(paths)} logs"
+    view = _view(args, title)
+    names = labels(paths)
     if not interactive:
-        check_path(args.path, must_exist=True)
-        return print_once(Source(args.path, args.format), view, stdout, width, height)
-    check_path(args.path, must_exist=False)
+        for path in paths:
+            check_path(path, must_exist=True)
+        once = replace(view, mode="once")
+        if len(paths) == 1:
+            return print_once(Source(paths[0], args.format), once, stdout, width, height)
+        from detr_watch.app import print_once as print_many
+
+        return print_many([Source(p, args.format) for p in paths], once, stdout, width, height, names)
+    for path in paths:
+        check_path(path, must_exist=False)
     from detr_watch.app import run_live
 
     return run_live(
-        Source(args.path, args.format), view, poll=args.poll, stdout=stdout, width=width, height=height
+        [Source(p, args.format) for p in paths],
+        view,
+        labels=names,
+        poll=args.poll,
+        stdout=stdout,
+        width=width,
+        height=height,
+        bell=args.bell,
     )
 
 

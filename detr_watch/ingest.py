@@ -1,22 +1,27 @@
 """The live view's producer: one thread that waits for file events and moves new records into the store.
 
 The watchdog handler only signals; this thread waits on it with a timeout that doubles as a
-safety poll (inotify misses writes on network file systems). It never touches the console.
+safety poll (inotify misses writes on network file systems). It never touches the console: what the
+view should know beyond the records (the format, how much of a big file is loaded, the usual interval
+between records and the pace in seconds per epoch, as observed live) goes into the store's meta.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from typing import Callable, Optional
 
 from detr_watch.errors import DetrWatchError
 from detr_watch.pipeline import Source
+from detr_watch.records import Record
 from detr_watch.store import SeriesStore
 from detr_watch.watch import Watcher
 
 # Read at most this much per round, so a huge file fills in progressively and a stop is prompt.
 ROUND_BYTES = 8 * 1024 * 1024
+OBSERVED = 20  # live arrivals remembered for the usual interval and the pace
 
 
 class Ingest:
@@ -42,6 +47,9 @@ class Ingest:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="detr-watch-ingest", daemon=True)
         self._skipped = 0
+        self._live = False  # caught up with the file once: what arrives from now on is observed live
+        self._arrivals: deque[tuple[float, Optional[float]]] = deque(maxlen=OBSERVED)
+        self._meta: dict[str, str] = {}
 
     @property
     def watch_mode(self) -> str:
@@ -60,9 +68,46 @@ class Ingest:
             self.store.set_meta("format", fmt)
         if self.source.not_a_log and "not_a_log" not in self.store.snapshot().meta:
             self.store.set_meta("not_a_log", "1")
+        if added and self._live:
+            self._observe(records)
+        self._loading()
+        if self.source.caught_up:
+            self._live = True
         if (added or skipped) and self._on_change is not None:
             self._on_change()
         return not self.source.caught_up
+
+    def _set(self, key: str, value: str) -> None:
+        if self._meta.get(key) != value:
+            self._meta[key] = value
+            self.store.set_meta(key, value)
+
+    def _loading(self) -> None:
+        """While a big file's history is read (in rounds), how much of it: the status line shows it."""
+        if self.source.caught_up:
+            if self._meta.get("loading"):
+                self._set("loading", "")
+            return
+        size = self.source.size
+        if size > 0:
+            self._set("loading", f"{min(99, int(100 * self.source.offset / size))}%")
+
+    def _observe(self, records: list[Record]) -> None:
+        """Arrival times of live records: the usual interval (for the "quiet" alert) and, where the
+        records say which epoch they are at, the seconds per epoch (for the ETA)."""
+        last = records[-1]
+        pos = last.epoch if last.epoch is not None else (last.step if last.axis == "epoch" else None)
+        if self._arrivals and pos is not None and (self._arrivals[-1][1] or 0.0) > pos:
+            self._arrivals.clear()  # a restart: the old pace says nothing about the new run
+        self._arrivals.append((self._clock(), pos))
+        times = [t for t, _ in self._arrivals]
+        if len(times) >= 3:
+            gaps = sorted(b - a for a, b in zip(times, times[1:]))
+            self._set("interval", f"{gaps[len(gaps) // 2]:.3f}")
+        known = [(t, p) for t, p in self._arrivals if p is not None]
+        if len(known) >= 2 and known[-1][1] > known[0][1] and known[-1][0] > known[0][0]:
+            (t0, p0), (t1, p1) = known[0], known[-1]
+            self._set("epoch_seconds", f"{(t1 - t0) / (p1 - p0):.3f}")
 
     def start(self) -> None:
         self._watcher.start()

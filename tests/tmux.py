@@ -47,6 +47,10 @@ class Pane:
     def screen(self) -> str:
         return self._tmux("capture-pane", "-p")
 
+    def styled_screen(self) -> str:
+        """The screen with its colours and attributes as escape codes."""
+        return self._tmux("capture-pane", "-p", "-e")
+
     def info(self, fmt: str) -> str:
         return self._tmux("display-message", "-p", fmt).strip()
 

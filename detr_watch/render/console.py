@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import IO, Any, Optional
+from typing import IO, Optional
 
 from rich.console import Console, RenderableType
 
@@ -54,25 +54,13 @@ def print_frame(console: Console, renderable: RenderableType, height: int) -> No
     console.print(renderable, height=height, crop=True)
 
 
-class _SynchronizedFile:
-    """Wraps each write in the terminal's synchronized-output mode (DEC 2026), so a frame
-    appears at once instead of tearing over a slow link; terminals without it ignore the codes."""
-
-    def __init__(self, file: IO[str]) -> None:
-        self._file = file
-
-    def write(self, text: str) -> int:
-        self._file.write("\x1b[?2026h" + text + "\x1b[?2026l")
-        return len(text)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._file, name)
-
-
 def live_console(file: IO[str], width: Optional[int] = None, height: Optional[int] = None) -> Console:
-    """A console on the user's terminal (sizes re-read each frame unless fixed)."""
+    """A console on the user's terminal (sizes re-read each frame unless fixed); `Screen` paints it.
+
+    Colours as the terminal says (TERM, COLORTERM: 256 colours or true colour), none with NO_COLOR.
+    """
     return Console(
-        file=_SynchronizedFile(file),  # type: ignore[arg-type]
+        file=file,
         width=width,
         height=height,
         force_terminal=True,
