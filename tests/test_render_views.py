@@ -261,6 +261,10 @@ def test_loading_progress_from_the_store_meta() -> None:
     store.set_meta("loading", "37%")
     out = render(Dashboard(store.snapshot(), once("big.txt"), NOW), 100, 30)
     assert "loading 37%" in out.split("\n")[0]
+    store.set_meta("loading", "")
+    store.set_meta("partial", "last 4.0 MB of 300 MB")
+    out = render(Dashboard(store.snapshot(), once("big.txt"), NOW), 100, 30)
+    assert "loading" not in out and "last 4.0 MB of 300 MB" in out.split("\n")[0]
 
 
 def test_panels_say_what_is_missing() -> None:

@@ -94,6 +94,9 @@ def _log_parts(log: Log, view: View, now: float, multi: bool) -> list[tuple[str,
     loading = snap.meta.get("loading")
     if loading:
         out.append((f"loading {clean(loading, 20)}", "yellow", 7))
+    partial = snap.meta.get("partial")  # a one-shot frame drawn from the end of a big file
+    if partial:
+        out.append((clean(partial, 40), "yellow", 7))
     if snap.last_arrival is not None:
         out.append((f"last record {fmt.age(now - snap.last_arrival)}", "", 5 if not multi else 2))
     if snap.skipped_lines:
