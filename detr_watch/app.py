@@ -19,7 +19,7 @@ from typing import IO, Callable, Optional, Sequence, Union
 
 from detr_watch.errors import DetrWatchError
 from detr_watch.ingest import Ingest
-from detr_watch.keys import QUIT, Keyboard, apply_key
+from detr_watch.keys import QUIT, Keyboard, TerminalGone, apply_key
 from detr_watch.logs import Log
 from detr_watch.logs import labels as log_labels
 from detr_watch.pipeline import Source
@@ -35,8 +35,17 @@ class ExitSignal(Exception):
         self.code = 128 + signum
 
 
-def _raise_exit(signum: int, frame: Optional[FrameType]) -> None:
-    raise ExitSignal(signum)
+class _Exit:
+    """The SIGTERM/SIGHUP handler: the first signal ends the loop, later ones (a hangup is often sent
+    twice: by the kernel and by the login shell) are ignored while the terminal is put back."""
+
+    def __init__(self) -> None:
+        self.signalled = False
+
+    def __call__(self, signum: int, frame: Optional[FrameType]) -> None:
+        if not self.signalled:
+            self.signalled = True
+            raise ExitSignal(signum)
 
 
 class _Waker:
@@ -102,10 +111,12 @@ def run_live(
     waker = _Waker()
     ingests = [Ingest(src, st, poll=poll, on_change=waker.wake, clock=clock) for src, st in zip(srcs, stores)]
     console = live_console(stdout, width, height)
-    old_handlers = {sig: signal.signal(sig, _raise_exit) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    on_exit = _Exit()
+    old_handlers = {sig: signal.signal(sig, on_exit) for sig in (signal.SIGTERM, signal.SIGHUP)}
     old_winch = signal.signal(signal.SIGWINCH, lambda s, f: waker.wake())
     min_interval = 1.0 / max_fps
     rung: set[tuple[object, ...]] = set()
+    hung_up = False
     try:
         with Keyboard(stdin) as keyboard, Screen(console) as screen:
             for ingest in ingests:
@@ -151,12 +162,19 @@ def run_live(
     except KeyboardInterrupt:
         return 0
     except ExitSignal as exc:
+        hung_up = exc.code == 128 + signal.SIGHUP
         return exc.code
+    except TerminalGone:
+        hung_up = True
+        return 128 + signal.SIGHUP  # as if the hangup signal had come: the session is over
     finally:
+        on_exit.signalled = True  # from here on a signal must not interrupt the cleanup
         for ingest in ingests:
             ingest.stop()
         for sig, handler in old_handlers.items():
-            signal.signal(sig, handler)
+            # after a hangup the process is on its way out: another SIGHUP (the kernel's and the login
+            # shell's) must not kill it with the default action before it exits with its status
+            signal.signal(sig, signal.SIG_IGN if hung_up and sig == signal.SIGHUP else handler)
         signal.signal(signal.SIGWINCH, old_winch)
         waker.close()
 

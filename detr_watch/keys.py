@@ -19,6 +19,10 @@ except ImportError:  # pragma: no cover - Windows
     tty = None  # type: ignore[assignment]
 
 
+class TerminalGone(Exception):
+    """The terminal hung up (an SSH session dropped): reads give end-of-file or EIO, writes fail."""
+
+
 class Keyboard:
     """Cbreak mode while active (keys arrive unbuffered, Ctrl-C still sends SIGINT); restored on exit."""
 
@@ -46,7 +50,10 @@ class Keyboard:
         tb: Optional[TracebackType],
     ) -> None:
         if self.fd is not None and self._saved is not None and termios is not None:
-            termios.tcsetattr(self.fd, termios.TCSADRAIN, self._saved)
+            try:
+                termios.tcsetattr(self.fd, termios.TCSADRAIN, self._saved)
+            except (termios.error, OSError):
+                pass  # a hung-up terminal has no modes left to restore
 
     def read(self) -> list[str]:
         """The keys typed since the last call (call when select says the fd is readable)."""
@@ -56,8 +63,10 @@ class Keyboard:
             data = os.read(self.fd, 1024)
         except (BlockingIOError, InterruptedError):
             return []
+        except OSError as exc:  # EIO: the terminal hung up
+            raise TerminalGone(str(exc)) from None
         if not data:
-            return []
+            raise TerminalGone("end of input")  # a tty reads empty only once it is gone
         return split_keys(data.decode("utf-8", errors="replace"))
 
 

@@ -191,3 +191,23 @@ def test_idle_loop_sleeps(tmp_path: Path, term: Terminal) -> None:
     frames = term.buffer.count(SYNC_BEGIN)
     assert frames <= 2 + elapsed * 1.5  # the first frame, then a tick a second at most
     assert time.process_time() - cpu < elapsed  # not spinning (a loose bound: the first frame costs)
+
+
+def test_a_terminal_that_hangs_up_ends_the_view_with_129(tmp_path: Path) -> None:
+    t = Terminal()
+    log = _log(tmp_path / "log.txt", 3)
+
+    def hang_up() -> None:
+        t.wait_for(lambda s: "epoch 2" in s, "the first frame")
+        os.close(t.master)  # the SSH connection drops: reads give EIO or end-of-file, writes fail
+
+    thread = threading.Thread(target=hang_up, name="pytest-hangup", daemon=True)
+    thread.start()
+    try:
+        code = run_live(Source(log), View(title="log.txt"), stdout=t.out, stdin=t.inp, width=100, height=30)
+    finally:
+        thread.join(timeout=WAIT)
+        t.out.close()
+        t.inp.close()
+        os.close(t.slave)
+    assert code == 129

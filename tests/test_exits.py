@@ -85,13 +85,7 @@ _LOGIN_SHELL = textwrap.dedent(
     """
 )
 
-_HANGUP_BUG = (
-    "live view: on a hung-up terminal, restoring it raises (OSError EIO from the screen, termios.error "
-    "from Keyboard.__exit__), so the exit is 70 'internal error' instead of a quiet 129"
-)
 
-
-@pytest.mark.xfail(strict=True, reason=_HANGUP_BUG)
 def test_ssh_dropped_exits_129_quietly(log: Path, tmp_path: Path, panes: list[Pane]) -> None:
     status, err = tmp_path / "status", tmp_path / "stderr"
     login = [sys.executable, "-c", _LOGIN_SHELL, str(status), str(err), *detr_watch_argv(str(log))]
@@ -105,7 +99,6 @@ def test_ssh_dropped_exits_129_quietly(log: Path, tmp_path: Path, panes: list[Pa
     assert err.read_text() == ""
 
 
-@pytest.mark.xfail(strict=True, reason=_HANGUP_BUG)
 def test_a_terminal_gone_without_sighup_ends_the_view(log: Path, tmp_path: Path, panes: list[Pane]) -> None:
     # A session leader that ignores SIGHUP (nohup, some multiplexers): the view only sees its terminal
     # fail. It must end, not spin on a dead terminal or stay behind forever.

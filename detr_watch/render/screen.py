@@ -10,11 +10,14 @@ terminal is left as it was found, even when the program is interrupted.
 
 from __future__ import annotations
 
+import os
 from types import TracebackType
 from typing import IO, Optional
 
 from rich.console import COLOR_SYSTEMS, Console, RenderableType
 from rich.segment import Segment
+
+from detr_watch.keys import TerminalGone
 
 ENTER = "\x1b[?1049h\x1b[?25l\x1b[2J"  # alternate screen, hide the cursor, clear
 LEAVE = "\x1b[0m\x1b[?25h\x1b[?1049l"  # reset attributes, show the cursor, back to the main screen
@@ -44,6 +47,7 @@ class Screen:
         self._frame_size: tuple[int, int] = (0, 0)
         self.bytes_written = 0  # for tests and benchmarks: what the last paints cost on the wire
         self._active = False
+        self.gone = False
 
     @property
     def size(self) -> tuple[int, int]:
@@ -51,9 +55,26 @@ class Screen:
         return w, h
 
     def _write(self, text: str) -> None:
-        self._file.write(text)
-        self._file.flush()
+        if self.gone:
+            raise TerminalGone("the terminal is gone")
+        try:
+            self._file.write(text)
+            self._file.flush()
+        except OSError as exc:  # EIO, EPIPE: the terminal hung up (an SSH session dropped)
+            self.gone = True
+            self._silence()
+            raise TerminalGone(str(exc)) from None
         self.bytes_written += len(text.encode("utf-8", "replace"))
+
+    def _silence(self) -> None:
+        """Point the dead terminal's descriptor at /dev/null: what is still buffered for it (flushed
+        at exit) must not turn a hangup into an error message."""
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._file.fileno())
+            os.close(devnull)
+        except (OSError, ValueError, AttributeError):
+            pass
 
     def show(self, renderable: RenderableType) -> int:
         """Paint `renderable` over the whole screen; returns how many lines were rewritten."""
@@ -91,6 +112,9 @@ class Screen:
         exc: Optional[BaseException],
         tb: Optional[TracebackType],
     ) -> None:
-        if self._active:
+        if self._active and not self.gone:
             self._active = False
-            self._write(LEAVE)
+            try:
+                self._write(LEAVE)
+            except TerminalGone:
+                pass  # nothing left to restore
