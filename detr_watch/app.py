@@ -26,6 +26,9 @@ from detr_watch.pipeline import Source
 from detr_watch.store import SeriesStore, Snapshot
 from detr_watch.view import View
 
+# New data is painted at most once per BUSY_FACTOR x the cost of a paint: at most 1/BUSY_FACTOR of a core.
+BUSY_FACTOR = 4.0
+
 
 class ExitSignal(Exception):
     """SIGTERM/SIGHUP arrived: leave the screen cleanly, exit with 128 + signal number."""
@@ -124,6 +127,7 @@ def run_live(
             painted: Optional[tuple[object, ...]] = None
             snaps: Optional[tuple[Snapshot, ...]] = None
             last_paint = 0.0
+            cost = 0.0  # seconds the last paint took
             fds = [waker.r] + ([keyboard.fd] if keyboard.fd is not None else [])
             while True:
                 for ingest in ingests:
@@ -135,8 +139,14 @@ def run_live(
                 ages = tuple(age_bucket(now, s.last_arrival) for s in snaps)
                 state = (tuple(s.version for s in snaps), screen.size, view, ages)
                 if state != painted:
-                    wait = last_paint + min_interval - time.monotonic()
+                    # A key or a resize is answered at once; new data waits while frames are costly
+                    # (plotext: ~30 ms a chart on a long history), so a busy log stays at a fraction
+                    # of a core.
+                    answer = painted is None or state[1:3] != painted[1:3]
+                    interval = min_interval if answer else max(min_interval, BUSY_FACTOR * cost)
+                    wait = last_paint + interval - time.monotonic()
                     if wait <= 0:
+                        started = time.monotonic()
                         board = tuple(Log(label, snap) for label, snap in zip(names, snaps))
                         keys = {(label, a.key) for label, a in board_alerts(board, now)}
                         if bell and keys - rung:
@@ -145,6 +155,7 @@ def run_live(
                         screen.show(Dashboard(board, view, now))
                         painted = state
                         last_paint = time.monotonic()
+                        cost = last_paint - started
                         wait = 1.0
                 else:
                     wait = 1.0
