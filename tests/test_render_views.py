@@ -324,3 +324,21 @@ def test_a_chart_is_drawn_once_per_snapshot_and_size(snaps: dict[str, Snapshot])
     assert plot.cache_stats()["builds"] - before == built  # the clock and pause do not redraw charts
     render(Dashboard(snaps[CONSOLE], View(title="c", log_y=True), NOW), 120, 40)
     assert plot.cache_stats()["builds"] - before == 2 * built  # an option that changes them does
+
+
+def test_a_one_point_spike_in_a_long_history_is_on_the_chart() -> None:
+    values = np.full(200_000, 1.0)
+    values[123_457] = 50.0  # one iteration out of 200k: striding would drop it
+    store = SeriesStore()
+    store.append([Record(float(i), {"loss": float(v)}, 0, ITER) for i, v in enumerate(values)], ARRIVED)
+    out = render(Dashboard(store.snapshot(), once("x", smoothing=0.0), NOW), 100, 30)
+    axis_top = next(line for line in out.split("\n") if "┤" in line)
+    assert axis_top.split("┤")[0].strip() == "50.0"
+
+
+def test_readme_lists_every_key() -> None:
+    from detr_watch.keys import HELP
+
+    section = README.split("## The live view", 1)[1].split("\n## ", 1)[0]
+    for keys, what in HELP:
+        assert f"| {' '.join(f'`{k}`' for k in keys.split())} | {what} |" in section, keys
