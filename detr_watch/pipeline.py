@@ -160,8 +160,8 @@ class Source:
             out.extend(self._detect(final=True, feed=feed))
         return out
 
-    def read_tail(self, nbytes: int = TAIL_BYTES) -> Optional[Tail]:
-        """The records of about the last `nbytes` of the file, or None when the file is not big.
+    def read_tail(self, nbytes: Optional[int] = None) -> Optional[Tail]:
+        """The records of about the last `nbytes` (TAIL_BYTES) of the file, or None when it is not big.
 
         Read apart from `poll()`: the source still starts from the top. The format comes from
         the file's head, as always; the tail starts at the first line that begins in it (a line
@@ -170,6 +170,8 @@ class Source:
         For logs whose step is the line's position (detr-json without `epoch`), the lines before
         the tail are counted, so the steps are those a full read gives when every line is a record.
         """
+        if nbytes is None:
+            nbytes = TAIL_BYTES
         try:
             with open(self.path, "rb") as f:
                 size = os.fstat(f.fileno()).st_size

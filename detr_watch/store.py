@@ -164,7 +164,14 @@ class _Column:
 
 
 class SeriesStore:
-    """Thread-safe: one ingest thread appends, the render loop takes snapshots."""
+    """Thread-safe: one ingest thread appends, the render loop takes snapshots.
+
+    A big log is shown from its tail first: append the tail, then `stage()`. Appends from then on
+    (the history, read from the top) go to a hidden store while snapshots keep showing the tail;
+    `commit_stage()` swaps the history in. The meta is shared throughout, so progress written
+    there while staging is seen at once ("partial": what the tail is, "loading": how far the
+    history is read).
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -178,13 +185,44 @@ class SeriesStore:
         self._last_record: Optional[Record] = None
         self._meta: dict[str, str] = {}
         self._snapshot: Optional[Snapshot] = None
+        self._staged: Optional[SeriesStore] = None
 
     @property
     def version(self) -> int:
         return self._version
 
+    @property
+    def staging(self) -> bool:
+        """Whether appends go to a hidden store (see `stage`)."""
+        return self._staged is not None
+
+    def stage(self) -> None:
+        """Keep showing what is stored now; collect what is appended from now on apart."""
+        with self._lock:
+            if self._staged is None:
+                self._staged = SeriesStore()
+
+    def commit_stage(self) -> None:
+        """Show what was appended since `stage()` instead of what was shown (the meta stays)."""
+        with self._lock:
+            staged, self._staged = self._staged, None
+            if staged is None:
+                return
+            with staged._lock:
+                self._columns = staged._columns
+                self._runs = staged._runs
+                self._run_axis = staged._run_axis
+                self._records = staged._records
+                self._skipped = staged._skipped
+                self._last_arrival = staged._last_arrival
+                self._last_record = staged._last_record
+            self._version += 1
+
     def append(self, records: Iterable[Record], arrived: Optional[float] = None) -> int:
         """Store records; returns how many were added. `arrived` is when they were read."""
+        staged = self._staged
+        if staged is not None:
+            return staged.append(records, arrived)
         last: Optional[Record] = None
 
         def counted() -> Iterator[Record]:
@@ -209,6 +247,9 @@ class SeriesStore:
         The same as `append(to_records(blocks))`, without a Python object per value.
         `last_record`, when given, is the newest record itself (else it is rebuilt from the last block).
         """
+        staged = self._staged
+        if staged is not None:
+            return staged.append_blocks(blocks, arrived, last_record=last_record)
         added = 0
         newest: Optional[Block] = None
         with self._lock:
@@ -283,6 +324,10 @@ class SeriesStore:
             info[2] += len(steps)
 
     def add_skipped(self, count: int) -> None:
+        staged = self._staged
+        if staged is not None:
+            staged.add_skipped(count)
+            return
         if count:
             with self._lock:
                 self._skipped += count

@@ -110,3 +110,31 @@ def test_empty_blocks_change_nothing() -> None:
     empty = Block((), np.empty((0, 0)), np.empty(0), np.empty(0, dtype=np.int64), EPOCH)
     assert store.append_blocks([empty]) == 0
     assert store.snapshot().records == 0 and store.snapshot().version == 0
+
+
+def test_staged_history_stays_hidden_until_committed() -> None:
+    store = SeriesStore()
+    store.append([Record(10.0, {"a": 10.0})], arrived=1.0)  # the tail, shown first
+    store.stage()
+    store.set_meta("loading", "50%")
+    store.append_blocks(
+        blocks.from_records(Record(float(i), {"a": float(i)}) for i in range(11)), arrived=2.0
+    )
+    store.add_skipped(2)
+    snap = store.snapshot()
+    assert (
+        list(snap.series["a"].values) == [10.0] and snap.skipped_lines == 0 and snap.meta["loading"] == "50%"
+    )
+    assert store.staging
+    before = snap.version
+    store.commit_stage()
+    snap = store.snapshot()
+    assert not store.staging and snap.version > before
+    assert len(snap.series["a"]) == 11 and (snap.records, snap.skipped_lines, snap.last_arrival) == (
+        11,
+        2,
+        2.0,
+    )
+    assert snap.meta["loading"] == "50%"  # the meta is the live view's: it stays
+    store.commit_stage()  # nothing staged: nothing changes
+    assert store.snapshot() is snap

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import time
+from typing import Optional
 
 from detr_watch.errors import DetrWatchError, warn
-from detr_watch.pipeline import TAIL_BYTES, Source
+from detr_watch.pipeline import Source
 from detr_watch.store import SeriesStore
 
 # Read in rounds of this many bytes: memory holds one round of lines, not the whole file.
@@ -47,7 +48,7 @@ def load(source: Source, store: SeriesStore, *, allow_waiting: bool = False) -> 
         )
 
 
-def load_tail(source: Source, store: SeriesStore, nbytes: int = TAIL_BYTES) -> bool:
+def load_tail(source: Source, store: SeriesStore, nbytes: Optional[int] = None) -> bool:
     """Only the end of a big log into `store`, for a frame that cannot wait for the history.
 
     The store's meta "partial" says what was read ("last 4 MB of 300 MB"). False, with the store
