@@ -57,8 +57,9 @@ class Ingest:
 
     def pump(self) -> bool:
         """One round: read what is new, store it. True if more is waiting (read was capped)."""
-        records = self.source.poll(ROUND_BYTES)
-        added = self.store.append(records, arrived=self.source.modified(self._clock()) if records else None)
+        blocks = self.source.poll_blocks(ROUND_BYTES)
+        arrived = self.source.modified(self._clock()) if blocks else None
+        added = self.store.append_blocks(blocks, arrived=arrived)
         skipped = self.source.skipped
         if skipped != self._skipped:
             self.store.add_skipped(skipped - self._skipped)
@@ -69,11 +70,16 @@ class Ingest:
         if self.source.not_a_log and "not_a_log" not in self.store.snapshot().meta:
             self.store.set_meta("not_a_log", "1")
         if added and self._live:
-            self._observe(records)
+            self._observe([blocks[-1].last_record()])
         self._loading()
+        swapped = False
         if self.source.caught_up:
             self._live = True
-        if (added or skipped) and self._on_change is not None:
+            if self.store.staging:  # the history behind the tail is read: show it
+                self.store.commit_stage()
+                self._set("partial", "")
+                swapped = True
+        if (added or skipped or swapped) and self._on_change is not None:
             self._on_change()
         return not self.source.caught_up
 
@@ -121,8 +127,21 @@ class Ingest:
         self._watcher.stop()
         self.source.close()
 
+    def _tail_first(self) -> None:
+        """A big file shows its tail at once; its history is read from the top behind it (staged)."""
+        tail = self.source.read_tail()
+        if tail is None:
+            return
+        self.store.append_blocks(tail.blocks, arrived=self.source.modified(self._clock()))
+        self.store.set_meta("format", tail.format)
+        self._set("partial", tail.describe())
+        self.store.stage()
+        if self._on_change is not None:
+            self._on_change()
+
     def _run(self) -> None:
         try:
+            self._tail_first()
             while not self._stop.is_set():
                 more = self.pump()
                 if more:

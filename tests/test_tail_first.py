@@ -79,7 +79,9 @@ def test_load_tail_says_what_it_read(tmp_path: Path) -> None:
         b"",  # empty
         b"Epoch: [0]  [0/1]  eta: 0:00:01  loss: 1.0 (1.0)\n" * 10,  # small: read whole
         b"hello world\n" * 100_000,  # no known format
-        b"x" * 1_500_000 + b"\n" + b"Epoch: [0]  [0/1]  eta: 0:00:01  loss: 1.0 (1.0)\n",  # tail inside a long line
+        b"x" * 1_500_000
+        + b"\n"
+        + b"Epoch: [0]  [0/1]  eta: 0:00:01  loss: 1.0 (1.0)\n",  # tail inside a long line
     ],
     ids=["empty", "small", "unknown", "long-line"],
 )
@@ -93,3 +95,42 @@ def test_no_tail_when_a_full_read_is_needed(tmp_path: Path, content: bytes) -> N
 
 def test_missing_file_has_no_tail(tmp_path: Path) -> None:
     assert Source(tmp_path / "nope.log").read_tail(10) is None
+
+
+def test_live_ingest_shows_the_tail_then_swaps_the_history_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import queue
+
+    from detr_watch import ingest as ingest_module
+    from detr_watch import pipeline
+    from detr_watch.ingest import Ingest
+
+    monkeypatch.setattr(pipeline, "TAIL_BYTES", 200_000)
+    monkeypatch.setattr(ingest_module, "ROUND_BYTES", 300_000)  # the history in several rounds
+    path = tmp_path / "train.log"
+    gen_logs().write_console(path, 1_500_000, iters=700)
+    whole = full(path).snapshot()
+    store = SeriesStore()
+    changes: queue.Queue[int] = queue.Queue()
+    loading: list[str] = []
+
+    def changed() -> None:
+        snap = store.snapshot()
+        loading.append(snap.meta.get("loading", ""))
+        changes.put(snap.records)
+
+    ingest = Ingest(Source(path), store, on_change=changed)
+    ingest.start()
+    try:
+        first = changes.get(timeout=30)  # the tail, before any of the history
+        assert 0 < first < whole.records
+        while store.staging or store.snapshot().records != whole.records:
+            changes.get(timeout=30)
+    finally:
+        ingest.stop()
+    snap = store.snapshot()
+    assert snap.meta.get("partial") == "" and snap.meta.get("loading") == ""
+    assert any(x.endswith("%") for x in loading)  # the history's progress was there to show
+    assert snap.runs == whole.runs and snap.skipped_lines == whole.skipped_lines
+    assert {k: len(s) for k, s in snap.series.items()} == {k: len(s) for k, s in whole.series.items()}
