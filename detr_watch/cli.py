@@ -18,6 +18,7 @@ from detr_watch import __version__
 from detr_watch.args import Parser, add_common, check_path
 from detr_watch.errors import DetrWatchError, UsageError
 from detr_watch.keys import MAX_ZOOM
+from detr_watch.text import clean
 from detr_watch.view import DEFAULT_SMOOTHING, MAX_SMOOTHING, PANELS, X_MODES, View, parse_patterns
 
 # name -> module in detr_watch.commands with `build_parser(Parser)` and `execute(args, stdout) -> int`
@@ -221,9 +222,10 @@ def run(argv: Sequence[str], stdout: IO[str], stderr: IO[str]) -> int:
     except DetrWatchError as exc:
         if args is not None and getattr(args, "traceback", False):
             traceback.print_exc(file=stderr)
-        stderr.write(f"error: {exc.message}\n")
+        # messages quote paths and log text: cleaned, so a file name cannot drive the terminal
+        stderr.write(f"error: {clean(exc.message, limit=1000)}\n")
         if exc.hint:
-            stderr.write(f"hint: {exc.hint}\n")
+            stderr.write(f"hint: {clean(exc.hint, limit=1000)}\n")
         return exc.exit_code
     except SystemExit as exc:  # argparse's --help and --version
         return exc.code if isinstance(exc.code, int) else 0
@@ -240,7 +242,7 @@ def run(argv: Sequence[str], stdout: IO[str], stderr: IO[str]) -> int:
     except Exception as exc:  # a bug of ours: one line by default, the traceback on request
         if args is not None and getattr(args, "traceback", False) or "--traceback" in argv:
             traceback.print_exc(file=stderr)
-        stderr.write(f"error: internal error: {type(exc).__name__}: {exc}\n")
+        stderr.write(f"error: internal error: {type(exc).__name__}: {clean(str(exc), limit=1000)}\n")
         stderr.write("hint: rerun with --traceback and report it\n")
         return 70
 

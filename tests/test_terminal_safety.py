@@ -166,7 +166,6 @@ def test_json_outputs_escape_control_characters_as_json_does(log: Path) -> None:
     assert set(NAMES) <= set(json.loads(summary.stdout)["series"])
 
 
-@pytest.mark.xfail(strict=True, reason="cli.run prints DetrWatchError messages (which hold paths) uncleaned")
 def test_error_lines_show_a_hostile_path_as_text(tmp_path: Path) -> None:
     missing = tmp_path / "gone\x1b]0;PWNED\x07\x1b[2J" / "log.txt"
     for args in (("stream", str(missing)), ("summary", str(missing)), ("--once", str(missing))):
