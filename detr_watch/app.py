@@ -26,8 +26,10 @@ from detr_watch.pipeline import Source
 from detr_watch.store import SeriesStore, Snapshot
 from detr_watch.view import View
 
-# New data is painted at most once per BUSY_FACTOR x the cost of a paint: at most 1/BUSY_FACTOR of a core.
+# New data is painted at most once per BUSY_FACTOR x the cost of a paint (at most 1/BUSY_FACTOR of a
+# core), but at least every MAX_DATA_WAIT seconds: the count on screen must keep moving every second.
 BUSY_FACTOR = 4.0
+MAX_DATA_WAIT = 0.5
 
 
 class ExitSignal(Exception):
@@ -143,7 +145,8 @@ def run_live(
                     # (plotext: ~30 ms a chart on a long history), so a busy log stays at a fraction
                     # of a core.
                     answer = painted is None or state[1:3] != painted[1:3]
-                    interval = min_interval if answer else max(min_interval, BUSY_FACTOR * cost)
+                    busy = min(max(min_interval, BUSY_FACTOR * cost), MAX_DATA_WAIT)
+                    interval = min_interval if answer else busy
                     wait = last_paint + interval - time.monotonic()
                     if wait <= 0:
                         started = time.monotonic()
