@@ -170,7 +170,11 @@ def run_live(
                     waker.drain()
                 if keyboard.fd is not None and keyboard.fd in ready:
                     for key in keyboard.read():
-                        view, action = apply_key(view, key)
+                        focused = None
+                        if key == "l" and view.focus is not None and snaps is not None:
+                            board = tuple(Log(label, snap) for label, snap in zip(names, snaps))
+                            focused = Dashboard(board, view, now).focused_title(*screen.size)
+                        view, action = apply_key(view, key, focused)
                         if action == QUIT:
                             return 0
     except KeyboardInterrupt:

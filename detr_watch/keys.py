@@ -7,7 +7,7 @@ import os
 import sys
 from dataclasses import replace
 from types import TracebackType
-from typing import IO, Any, Optional
+from typing import IO, Any, Callable, Optional
 
 from detr_watch.view import DEFAULT_SMOOTHING, PANELS, SMOOTHING_LEVELS, View, parse_patterns
 
@@ -100,7 +100,8 @@ HELP: tuple[tuple[str, str], ...] = (
     ("0", "smoothing off / back on"),
     ("e", "smooth per-epoch series too"),
     ("r", "raw curves under smoothed ones on / off"),
-    ("l", "log-scale y"),
+    ("j k ↓ ↑", "move the cursor between the charts (Esc: no cursor)"),
+    ("l  L", "log-scale y: the chart under the cursor (else all) / all"),
     ("o", "y range ignores outliers (5th-95th percentile)"),
     ("x", "x axis: step / epoch / time"),
     ("+  -", "zoom in / out (the last part of the run)"),
@@ -110,7 +111,7 @@ HELP: tuple[tuple[str, str], ...] = (
 )
 
 QUIT = "quit"
-_RIGHT, _LEFT, _PGUP, _PGDN = "\x1b[C", "\x1b[D", "\x1b[5~", "\x1b[6~"
+_RIGHT, _LEFT, _UP, _DOWN, _PGUP, _PGDN = "\x1b[C", "\x1b[D", "\x1b[A", "\x1b[B", "\x1b[5~", "\x1b[6~"
 _ENTER = ("\r", "\n")
 _BACKSPACE = ("\x7f", "\x08")
 MAX_ZOOM = 12
@@ -140,8 +141,17 @@ def _prompt_key(view: View, key: str) -> View:
     return view
 
 
-def apply_key(view: View, key: str) -> tuple[View, str]:
-    """The view after `key`, and QUIT when the key ends the program. Pure: no I/O."""
+def _toggle_log(view: View, focused: Optional[str]) -> View:
+    if view.focus is None or focused is None:
+        return replace(view, log_y=not view.log_y, log_charts=frozenset())
+    return replace(view, log_charts=view.log_charts ^ {focused})
+
+
+def apply_key(view: View, key: str, focused: Optional[str] = None) -> tuple[View, str]:
+    """The view after `key`, and QUIT when the key ends the program. Pure: no I/O.
+
+    `focused` is the title of the chart under the cursor (the caller knows the page), for `l`.
+    """
     if key in ("q", "Q"):
         return view, QUIT
     if view.prompt is not None:
@@ -149,7 +159,7 @@ def apply_key(view: View, key: str) -> tuple[View, str]:
     if view.help:
         return replace(view, help=False), ""
     r = replace
-    simple = {
+    simple: dict[str, Callable[[View], View]] = {
         "?": lambda v: r(v, help=True),
         "h": lambda v: r(v, help=True),
         "p": lambda v: r(v, paused=not v.paused),
@@ -158,7 +168,12 @@ def apply_key(view: View, key: str) -> tuple[View, str]:
         "0": lambda v: r(v, smoothing=0.0 if v.smoothing > 0 else DEFAULT_SMOOTHING),
         "e": lambda v: r(v, smooth_epochs=not v.smooth_epochs),
         "r": lambda v: r(v, raw=not v.raw),
-        "l": lambda v: r(v, log_y=not v.log_y),
+        "l": lambda v: _toggle_log(v, focused),
+        "L": lambda v: r(v, log_y=not v.log_y, log_charts=frozenset()),
+        "j": lambda v: r(v, focus=0 if v.focus is None else v.focus + 1),
+        _DOWN: lambda v: r(v, focus=0 if v.focus is None else v.focus + 1),
+        "k": lambda v: r(v, focus=-1 if v.focus is None else v.focus - 1),
+        _UP: lambda v: r(v, focus=-1 if v.focus is None else v.focus - 1),
         "o": lambda v: r(v, robust_y=not v.robust_y),
         "x": lambda v: r(v, x=_X_NEXT.get(v.x, "step")),
         "+": lambda v: r(v, zoom=min(MAX_ZOOM, v.zoom + 1)),
@@ -168,6 +183,8 @@ def apply_key(view: View, key: str) -> tuple[View, str]:
         "t": lambda v: r(v, stitched=not v.stitched),
         "/": lambda v: r(v, prompt=" ".join(v.metrics)),
     }
+    if key == "\x1b" and view.focus is not None:
+        return replace(view, focus=None), ""
     if key in simple:
         return simple[key](view), ""
     if key in ("n", "]", _PGDN, _RIGHT):

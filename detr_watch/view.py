@@ -34,7 +34,9 @@ class View:
     smoothing: float = DEFAULT_SMOOTHING
     smooth_epochs: bool = False
     raw: bool = True  # draw the unsmoothed curve faintly under a smoothed one
-    log_y: bool = False
+    log_y: bool = False  # every chart
+    log_charts: frozenset[str] = frozenset()  # titles of the charts whose scale is the other one
+    focus: Optional[int] = None  # the chart under the cursor: its position on the page shown
     robust_y: bool = False  # y range from the 5th to the 95th percentile (outliers off the scale)
     x: str = "step"  # "step", "epoch" or "time" (hours since the log's first time stamp)
     zoom: int = 0  # 0: the whole run; k: about the last 1/2^k of it
@@ -45,6 +47,10 @@ class View:
     help: bool = False
     prompt: Optional[str] = None  # the filter being typed after "/", None when not typing
     epochs: Optional[int] = None  # the run's length in epochs when the user said (--epochs)
+
+    def log_scale(self, chart: str) -> bool:
+        """Whether the chart titled `chart` has a log-scale y."""
+        return self.log_y != (chart in self.log_charts)
 
 
 def parse_patterns(text: str) -> tuple[str, ...]:

@@ -208,3 +208,19 @@ def test_no_color_and_ascii(log: Path, tmp_path: Path, pane_factory: list[Pane])
     for pane in (coloured, plain):
         pane.keys("q")
         assert pane.wait_exit() == 0
+
+
+def test_log_scale_of_one_chart_with_the_cursor(tmp_path: Path, pane_factory: list[Pane]) -> None:
+    log = _restarted_log(tmp_path / "log.txt")
+    pane = Pane(detr_watch_argv(str(log)), width=120, height=40, cwd=tmp_path)
+    pane_factory.append(pane)
+    pane.wait_for(lambda s: "epoch 4" in s, what="the first frame")
+    pane.keys("j", "j", "l")
+    screen = pane.wait_for(lambda s: "log y on 1" in s, what="log-scale y on the chart under the cursor")
+    assert screen.count("epoch · log") == 1 and "Box AP@[.5:.95]" in screen.split("\n")[2]
+    assert "x: epoch · log" in screen.split("\n")[2].split("Box AP")[1]  # the second chart, not the first
+    pane.keys("Escape", "L")
+    screen = pane.wait_for(lambda s: "log y" in s and "log y on" not in s, what="log-scale y on every chart")
+    assert screen.count("epoch · log") >= 4
+    pane.keys("q")
+    assert pane.wait_exit() == 0

@@ -82,13 +82,32 @@ def test_filter_prompt() -> None:
     assert press(View(), "/", "\x1b[A").prompt == ""  # arrows are not text
 
 
+def test_a_cursor_picks_the_chart_l_switches() -> None:
+    v = View()
+    assert press(v, "j").focus == 0 and press(v, "j", "j", "\x1b[B").focus == 2
+    assert press(v, "k").focus == -1 and press(v, "j", "\x1b[A").focus == -1
+    assert press(v, "j", "\x1b").focus is None  # Esc: no cursor
+    # without a cursor, l switches every chart; with one, only the chart under it
+    assert press(v, "l").log_y
+    one, _ = apply_key(press(v, "j"), "l", focused="Total loss")
+    assert not one.log_y and one.log_charts == frozenset({"Total loss"})
+    assert one.log_scale("Total loss") and not one.log_scale("Box AP50")
+    two, _ = apply_key(one, "l", focused="Total loss")
+    assert two.log_charts == frozenset()
+    # L: every chart, forgetting the per-chart choices; a chart switched on top of all is linear again
+    every = press(one, "L")
+    assert every.log_y and every.log_charts == frozenset()
+    mixed, _ = apply_key(press(every, "j"), "l", focused="Learning rate")
+    assert mixed.log_scale("Total loss") and not mixed.log_scale("Learning rate")
+
+
 def test_pause() -> None:
     assert press(View(), "p").paused and not press(View(), "p", "p").paused
 
 
 def test_unknown_keys_change_nothing() -> None:
     v = View()
-    for key in ("z", "\x1b[A", "\x1b", "9", "~"):
+    for key in ("z", "\x1b[F", "\x1b", "9", "~"):
         assert apply_key(v, key) == (v, "")
 
 
@@ -105,8 +124,16 @@ def test_patterns() -> None:
 
 
 def test_every_key_in_the_help_does_something() -> None:
-    special = {"Ctrl-C", "PgDn", "PgUp", "→", "←", "Tab"}
-    names = {"PgDn": "\x1b[6~", "PgUp": "\x1b[5~", "→": "\x1b[C", "←": "\x1b[D", "Tab": "\t"}
+    special = {"Ctrl-C", "PgDn", "PgUp", "→", "←", "↑", "↓", "Tab"}
+    names = {
+        "PgDn": "\x1b[6~",
+        "PgUp": "\x1b[5~",
+        "→": "\x1b[C",
+        "←": "\x1b[D",
+        "↑": "\x1b[A",
+        "↓": "\x1b[B",
+        "Tab": "\t",
+    }
     for keys, _ in HELP:
         for key in keys.split():
             if key in special and key not in names:

@@ -342,3 +342,21 @@ def test_readme_lists_every_key() -> None:
     section = README.split("## The live view", 1)[1].split("\n## ", 1)[0]
     for keys, what in HELP:
         assert f"| {' '.join(f'`{k}`' for k in keys.split())} | {what} |" in section, keys
+
+
+def test_log_scale_per_chart_and_the_cursor(snaps: dict[str, Snapshot]) -> None:
+    view = once("m", focus=1, log_charts=frozenset({"Box AP@[.5:.95]"}))
+    dash = Dashboard(snaps[MOQIXIS], view, NOW)
+    assert dash.focused_title(100, 30) == "Box AP@[.5:.95]"
+    assert (
+        Dashboard(snaps[MOQIXIS], replace(view, focus=-1), NOW).focused_title(100, 30)
+        == "L1 box loss (unscaled)"
+    )
+    lines = render(dash, 100, 30).split("\n")
+    assert "x: epoch · log" in lines[2] and lines[2].count("log") == 1  # only the AP chart
+    assert "log y on 1" in lines[1]
+    coloured = render(dash, 100, 30, color=True)
+    assert "\x1b[1;7mBox AP@[.5:.95]" in coloured  # the chart under the cursor: reversed title
+    ascii_lines = render(Dashboard(snaps[MOQIXIS], replace(view, ascii=True), NOW), 100, 30).split("\n")
+    assert "> Box AP@[.5:.95]" in ascii_lines[2]
+    assert Dashboard(snaps[MOQIXIS], once("m"), NOW).focused_title(100, 30) is None

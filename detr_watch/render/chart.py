@@ -137,13 +137,13 @@ def newest_run(snapshot: Snapshot, series: SeriesData) -> int:
     return int(series.runs.max()) if len(series) else 0
 
 
-def _view_key(view: View) -> tuple[object, ...]:
+def _view_key(view: View, title: str) -> tuple[object, ...]:
     """The display options a chart's picture depends on."""
     return (
         view.smoothing,
         view.smooth_epochs,
         view.raw,
-        view.log_y,
+        view.log_scale(title),
         view.robust_y,
         view.x,
         view.zoom,
@@ -155,10 +155,11 @@ def _view_key(view: View) -> tuple[object, ...]:
 class Chart:
     """A chart of `defn` over the logs of `board`; it sizes itself from the options it is rendered with."""
 
-    def __init__(self, defn: ChartDef, board: Board, view: View) -> None:
+    def __init__(self, defn: ChartDef, board: Board, view: View, focused: bool = False) -> None:
         self.defn = defn
         self.board = board
         self.view = view
+        self.focused = focused  # under the cursor: the title is shown reversed
 
     def _series(self, line: ChartLine) -> Optional[SeriesData]:
         if line.series is not None:
@@ -180,6 +181,7 @@ class Chart:
     def traces(self, width: int) -> tuple[list[plot.Trace], plot.Axes, str, str, tuple[Entry, ...]]:
         """What plotext draws, its axes, the x unit, the header's notes on zoom and scale, the legend."""
         view = self.view
+        log_y = view.log_scale(self.defn.title)
         multi = len(self.board) > 1
         markers = ASCII_MARKERS if view.ascii else MARKERS
         derived: list[tuple[ChartLine, list[curves.Curve], int]] = []
@@ -230,7 +232,7 @@ class Chart:
             )
             has_old = any(c.run not in (nr, -1) for c in cs)
             for c in cs:
-                y = curves.log_gaps(c.y) if view.log_y else c.y
+                y = curves.log_gaps(c.y) if log_y else c.y
                 if c.x.shape[0] == 0:
                     continue
                 if c.run in (nr, curves.STITCHED):
@@ -240,7 +242,7 @@ class Chart:
                     latest.append(plot.Trace(c.x, y, None, color, marker))
                     legend.append(Entry(marker, color, label))
                     if c.raw is not None and view.raw:
-                        raw = curves.log_gaps(c.raw) if view.log_y else c.raw
+                        raw = curves.log_gaps(c.raw) if log_y else c.raw
                         faint = FAINT.get(color, EARLIER_RUN)
                         raws.append(plot.Trace(c.x, raw, None, faint, "." if view.ascii else "braille"))
                     continue
@@ -260,12 +262,12 @@ class Chart:
         traces = earlier + raws + latest
         ylim = None
         if view.robust_y and traces:
-            ylim = curves.robust_range([t.y for t in traces], log=view.log_y)
+            ylim = curves.robust_range([t.y for t in traces], log=log_y)
             if ylim is not None:
                 notes.append("5-95%")
-        if view.log_y:
+        if log_y:
             notes.append("log")
-        return traces, plot.Axes(view.log_y, ylim), unit, " · ".join(notes), tuple(legend + old_legend)
+        return traces, plot.Axes(log_y, ylim), unit, " · ".join(notes), tuple(legend + old_legend)
 
     def _alive_and_key(self) -> tuple[tuple[Snapshot, ...], tuple[object, ...]]:
         # a derived line (`series` given) comes from its log's snapshot too: that snapshot keys it
@@ -274,7 +276,7 @@ class Chart:
             {id(log.snapshot): log.snapshot for i, log in enumerate(self.board) if i in used}.values()
         )
         lines = tuple(line._replace(series=None) for line in self.defn.lines)
-        return alive, (self.defn.title, self.defn.role, lines, _view_key(self.view))
+        return alive, (self.defn.title, self.defn.role, lines, _view_key(self.view, self.defn.title))
 
     def derived(self, width: int) -> Derived:
         """The traces and what the header says about them, cached on the snapshots, this chart,
@@ -306,7 +308,12 @@ class Chart:
     def render_lines(self, console: Console, width: int, height: int) -> Lines:
         """Exactly `height` lines of exactly `width` cells: the title (and legend, when it fits there),
         the legend on a row of its own otherwise, then the plot."""
-        title = Text(clean(self.defn.title, 80), style="bold", no_wrap=True, overflow="ellipsis", end="")
+        style = "bold reverse" if self.focused else "bold"
+        title = Text(clean(self.defn.title, 80), style=style, no_wrap=True, overflow="ellipsis", end="")
+        if self.focused and self.view.ascii:
+            title = Text(
+                "> " + clean(self.defn.title, 78), style=style, no_wrap=True, overflow="ellipsis", end=""
+            )
         d = self.derived(width)
         right = Text(f"x: {d.unit}" + (f" · {d.notes}" if d.notes else ""), style="dim")
         legend = self.legend_text(d.legend)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import replace
-from typing import Sequence, Union
+from typing import Optional, Sequence, Union
 
 from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, RenderResult
@@ -177,6 +177,18 @@ class Dashboard:
         n = max(1, -(-len(defs) // layout.per_page(charts_w, charts_h)))
         return self.view.page % n, n
 
+    def focused_title(self, width: int, height: int) -> Optional[str]:
+        """The title of the chart under the cursor at this size, if there is a cursor."""
+        if self.view.focus is None or self.view.panel != "charts":
+            return None
+        defs = chart_defs(self.board, self.view)
+        if not defs:
+            return None
+        page, _ = self.pages(width, height)
+        fit = layout.per_page(*self._chart_area(width, height - STATUS_HEIGHT))
+        on_page = defs[page * fit : (page + 1) * fit]
+        return on_page[self.view.focus % len(on_page)].title if on_page else None
+
     def _chart_area(self, width: int, body_h: int) -> tuple[int, int]:
         if width >= SIDE_TABLE_FROM:
             return width - self._side_width(width) - 2 * GUTTER, body_h
@@ -230,7 +242,9 @@ class Dashboard:
         charts_w, charts_h = self._chart_area(width, body_h)
         fit = layout.per_page(charts_w, charts_h)
         page = pages[0]
-        shown = [Chart(d, self.board, self.view) for d in defs[page * fit : (page + 1) * fit]]
+        on_page = defs[page * fit : (page + 1) * fit]
+        focus = None if self.view.focus is None or not on_page else self.view.focus % len(on_page)
+        shown = [Chart(d, self.board, self.view, i == focus) for i, d in enumerate(on_page)]
         grid = layout.grid(console, options, shown, charts_w, charts_h)
         if width >= SIDE_TABLE_FROM:
             side = layout.block(console, options, table, self._side_width(width), body_h)

@@ -24,7 +24,7 @@ def help_lines(width: int, ascii_only: bool) -> list[str]:
     inner = min(max(len(r) for r in rows) + 2, max(10, width - 2))
     top = box["tl"] + title + box["h"] * (inner - len(title)) + box["tr"]
     out = [top]
-    for r in rows + ["", "any key closes this help; q quits"]:
+    for r in rows + ["any key closes this help; q quits"]:
         out.append(box["v"] + (" " + r)[:inner].ljust(inner) + box["v"])
     out.append(box["bl"] + box["h"] * inner + box["br"])
     return out

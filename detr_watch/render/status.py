@@ -155,7 +155,9 @@ def settings(view: View, pages: Optional[tuple[int, int]] = None) -> list[str]:
     if view.smoothing and not view.raw:
         out.append("no raw")
     if view.log_y:
-        out.append("log y")
+        out.append("log y" + (f" but {len(view.log_charts)}" if view.log_charts else ""))
+    elif view.log_charts:
+        out.append(f"log y on {len(view.log_charts)}")
     if view.robust_y:
         out.append("y 5-95%")
     if view.x != "step":
