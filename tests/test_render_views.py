@@ -114,13 +114,13 @@ def test_restarted_runs_are_separate_labelled_curves_with_the_newest_highlighted
 ) -> None:
     board = (Log("log.txt", snaps[MOQIXIS]),)
     defn = chart_defs(board, View())[0]
-    traces, _, _, _, legend = Chart(defn, board, View()).traces(60)
+    traces, _, _, _, legend = Chart(defn, board, View()).traces()
     colours = [t.color for t in traces]
     # run 1 (epochs 0-4) in grey first, then run 2 in the split colours, drawn over it
     assert colours[:2] == [EARLIER_RUN, EARLIER_RUN] and EARLIER_RUN not in colours[2:]
     assert [t.x.tolist() for t in traces[:1]] == [[0.0, 1.0, 2.0, 3.0, 4.0]]
     assert [e.label for e in legend] == ["train (run 2)", "test (run 2)", "run 1"]
-    stitched = Chart(defn, board, View(stitched=True)).traces(60)
+    stitched = Chart(defn, board, View(stitched=True)).traces()
     assert [e.label for e in stitched[4]] == ["train", "test"]  # one history: a later run replaces the
     assert len(stitched[0]) == 2 and stitched[0][0].x.tolist() == [0.0, 1.0]  # steps it repeats
 
@@ -128,7 +128,7 @@ def test_restarted_runs_are_separate_labelled_curves_with_the_newest_highlighted
 def test_many_runs_share_one_legend_entry(snaps: dict[str, Snapshot]) -> None:
     board = (Log("log.txt", snaps[RTDETR]),)
     defn = chart_defs(board, View())[0]
-    legend = Chart(defn, board, View()).traces(60)[4]
+    legend = Chart(defn, board, View()).traces()[4]
     assert [e.label for e in legend] == ["train (run 9)", "runs 1-8"]
 
 
@@ -138,7 +138,7 @@ def test_per_iteration_losses_are_smoothed_with_the_raw_curve_faint_beneath(
     board = (Log("log.txt", snaps[CONSOLE]),)
     defn = chart_defs(board, View())[0]
     assert defn.title == "Total loss"
-    traces = Chart(defn, board, View()).traces(60)[0]
+    traces = Chart(defn, board, View()).traces()[0]
     raw, smooth = traces[0], traces[1]  # train: the raw points first, faint, then the EMA
     assert raw.color == FAINT[smooth.color] and raw.label is None
     series = snaps[CONSOLE].series["train_loss"]
@@ -148,10 +148,10 @@ def test_per_iteration_losses_are_smoothed_with_the_raw_curve_faint_beneath(
     # the per-epoch test loss (written once an epoch) is not smoothed, and lr and AP never are
     test = traces[2]
     assert test.y.tolist() == snaps[CONSOLE].series["test_loss"].values.tolist()
-    no_raw = Chart(defn, board, View(raw=False)).traces(60)[0]
+    no_raw = Chart(defn, board, View(raw=False)).traces()[0]
     assert FAINT[smooth.color] not in [t.color for t in no_raw]
     ap = next(d for d in chart_defs(board, View()) if d.role == "ap")
-    ap_traces = Chart(ap, board, View(smoothing=0.99)).traces(60)[0]
+    ap_traces = Chart(ap, board, View(smoothing=0.99)).traces()[0]
     assert (
         len(ap_traces) == 1
         and ap_traces[0].y.tolist() == snaps[CONSOLE].series["test_coco_eval_bbox/AP"].values.tolist()
@@ -163,9 +163,9 @@ def test_smoothing_weight_changes_the_curve_and_per_epoch_smoothing_is_optional(
 ) -> None:
     board = (Log("log.txt", snaps[CONDITIONAL]),)
     defn = chart_defs(board, View())[0]
-    plain = Chart(defn, board, View()).traces(60)[0]
+    plain = Chart(defn, board, View()).traces()[0]
     assert all(t.color not in FAINT.values() for t in plain)  # per-epoch: not smoothed by default
-    smoothed = Chart(defn, board, View(smooth_epochs=True, smoothing=0.9)).traces(60)[0]
+    smoothed = Chart(defn, board, View(smooth_epochs=True, smoothing=0.9)).traces()[0]
     assert len(smoothed) == 2 * len(plain)  # raw beneath each line
     assert not np.allclose(smoothed[1].y, plain[0].y)
 
@@ -181,7 +181,7 @@ def test_log_scale_never_crashes_on_non_positive_values() -> None:
     print(out)
     assert "cannot draw" not in out and "x: iter · log" in out
     board = (Log("log.txt", store.snapshot()),)
-    traces = Chart(chart_defs(board, View())[0], board, View(log_y=True, smoothing=0.0)).traces(60)[0]
+    traces = Chart(chart_defs(board, View())[0], board, View(log_y=True, smoothing=0.0)).traces()[0]
     y = traces[0].y
     assert np.isnan(y[2]) and np.isnan(y[3]) and y[4] == 1.0  # gaps, not errors
 
@@ -189,7 +189,7 @@ def test_log_scale_never_crashes_on_non_positive_values() -> None:
 def test_ignore_outliers_sets_the_y_range_to_the_5th_to_95th_percentile(snaps: dict[str, Snapshot]) -> None:
     board = (Log("log.txt", snaps[RTDETR]),)
     defn = chart_defs(board, View())[0]
-    _, axes, _, notes, _ = Chart(defn, board, View(robust_y=True)).traces(60)
+    _, axes, _, notes, _ = Chart(defn, board, View(robust_y=True)).traces()
     assert notes == "5-95%" and axes.ylim is not None
     assert axes.ylim[1] < 100  # the 31648 blow-up of an early run is off the scale
     full = render(Dashboard(snaps[RTDETR], once("rt"), NOW), 100, 30)
@@ -199,8 +199,8 @@ def test_ignore_outliers_sets_the_y_range_to_the_5th_to_95th_percentile(snaps: d
 def test_zoom_shows_the_last_part_and_keeps_smoothed_values(snaps: dict[str, Snapshot]) -> None:
     board = (Log("log.txt", snaps[CONSOLE]),)
     defn = chart_defs(board, View())[0]
-    whole = Chart(defn, board, View()).traces(60)[0]
-    zoomed, _, _, notes, _ = Chart(defn, board, View(zoom=2)).traces(60)
+    whole = Chart(defn, board, View()).traces()[0]
+    zoomed, _, _, notes, _ = Chart(defn, board, View(zoom=2)).traces()
     assert notes == "last 200"  # 1280 iterations / 4 = 320, rounded down to 200
     assert zoomed[1].x.min() >= 1280 - 200
     n = zoomed[1].x.shape[0]
@@ -210,10 +210,10 @@ def test_zoom_shows_the_last_part_and_keeps_smoothed_values(snaps: dict[str, Sna
 def test_x_as_epoch_and_as_time(snaps: dict[str, Snapshot]) -> None:
     board = (Log("log.txt", snaps[CONSOLE]),)
     defn = chart_defs(board, View())[0]
-    _, _, unit, _, _ = Chart(defn, board, View(x="epoch")).traces(60)
+    _, _, unit, _, _ = Chart(defn, board, View(x="epoch")).traces()
     assert unit == "epoch"
     dino = (Log("log.txt", snaps[DINO]),)
-    traces, _, unit, _, _ = Chart(chart_defs(dino, View())[0], dino, View(x="time")).traces(60)
+    traces, _, unit, _, _ = Chart(chart_defs(dino, View())[0], dino, View(x="time")).traces()
     assert unit == "hours" and traces[0].x[0] >= 0 and traces[0].x[-1] < 24  # 24 epochs in some hours
     out = render(Dashboard(snaps[MOQIXIS], once("m", x="time"), NOW), 100, 30)
     assert "x: epoch" in out  # no time stamps in this log: x stays what it was, and says so

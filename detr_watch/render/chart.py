@@ -178,7 +178,7 @@ class Chart:
             return 0.0
         return v.smoothing
 
-    def traces(self, width: int) -> tuple[list[plot.Trace], plot.Axes, str, str, tuple[Entry, ...]]:
+    def traces(self) -> tuple[list[plot.Trace], plot.Axes, str, str, tuple[Entry, ...]]:
         """What plotext draws, its axes, the x unit, the header's notes on zoom and scale, the legend."""
         view = self.view
         log_y = view.log_scale(self.defn.title)
@@ -221,7 +221,7 @@ class Chart:
         old_legend: list[Entry] = []
         labelled_runs: set[tuple[int, int]] = set()
         old_runs = sorted(
-            {(line.log, c.run) for line, cs, nr in derived for c in cs if c.run not in (nr, -1)}
+            {(line.log, c.run) for line, cs, nr in derived for c in cs if c.run not in (nr, curves.STITCHED)}
         )
         many_old = len(old_runs) > MAX_RUN_LABELS
         for line, cs, nr in derived:
@@ -230,7 +230,7 @@ class Chart:
                 if line.color is not None
                 else (LOG_COLORS[line.log % len(LOG_COLORS)] if multi else COLORS.get(line.split, CYAN))
             )
-            has_old = any(c.run not in (nr, -1) for c in cs)
+            has_old = any(c.run not in (nr, curves.STITCHED) for c in cs)
             for c in cs:
                 y = curves.log_gaps(c.y) if log_y else c.y
                 if c.x.shape[0] == 0:
@@ -278,18 +278,18 @@ class Chart:
         lines = tuple(line._replace(series=None) for line in self.defn.lines)
         return alive, (self.defn.title, self.defn.role, lines, _view_key(self.view, self.defn.title))
 
-    def derived(self, width: int) -> Derived:
-        """The traces and what the header says about them, cached on the snapshots, this chart,
-        the display options and the width (the decimation does not depend on the height)."""
+    def derived(self) -> Derived:
+        """The traces and what the header says about them, cached on the snapshots, this chart and
+        the display options (not the size: `plot` decimates to the width it draws)."""
         alive, key = self._alive_and_key()
-        return remember(alive, ("traces", key, width), lambda: Derived(*self.traces(width)))
+        return remember(alive, ("traces", key), lambda: Derived(*self.traces()))
 
     def picture(self, width: int, height: int) -> Picture:
         """The derived chart, cached on (the snapshots, this chart, the view options, the size)."""
         alive, key = self._alive_and_key()
 
         def build() -> Picture:
-            d = self.derived(width)
+            d = self.derived()
             text = plot.plot(d.traces, width, height, axes=d.axes, ascii=self.view.ascii)
             return Picture(d.unit, d.notes, d.legend, text)
 
@@ -314,7 +314,7 @@ class Chart:
             title = Text(
                 "> " + clean(self.defn.title, 78), style=style, no_wrap=True, overflow="ellipsis", end=""
             )
-        d = self.derived(width)
+        d = self.derived()
         right = Text(f"x: {d.unit}" + (f" · {d.notes}" if d.notes else ""), style="dim")
         legend = self.legend_text(d.legend)
         own_row = bool(d.legend) and title.cell_len + legend.cell_len + right.cell_len + 4 > width
