@@ -99,41 +99,82 @@ def _readonly(a: npt.NDArray[Any], n: int) -> npt.NDArray[Any]:
 
 
 class _Rows:
-    """The x-data (step, run, time, epoch) of columns that were always appended together.
+    """Columns that were always appended together: their x-data (step, run, time, epoch) once, and
+    their values side by side in one column-major matrix.
 
     The series of one line shape share it, so a console log of 48 series keeps one copy of its
-    steps instead of 48. Appending to only some of its columns gives them a copy of their own.
+    steps instead of 48, and appending a block of them is a few array copies, not one per series.
+    Appending to only some of its columns moves those to rows of their own.
     """
 
-    __slots__ = ("n", "users", "steps", "runs", "times", "epochs", "_views")
+    __slots__ = ("n", "members", "steps", "runs", "times", "epochs", "values", "_views")
 
-    def __init__(self, cap: int = 0) -> None:
+    def __init__(self, width: int, cap: int = 0) -> None:
         self.n = 0
-        self.users = 0
+        self.members: list[_Column] = []  # the column in slot k is the one whose `slot` is k
         self.steps: FloatArray = np.empty(cap)
         self.runs: IntArray = np.empty(cap, dtype=np.int32)
         self.times: FloatArray = np.empty(cap)
         self.epochs: FloatArray = np.empty(cap)
+        self.values: FloatArray = np.empty((cap, width), order="F")  # a column's values are contiguous
         self._views: Optional[tuple[npt.NDArray[Any], ...]] = None
 
-    def extend(self, steps: FloatArray, runs: IntArray, times: FloatArray, epochs: FloatArray) -> None:
-        n, k = self.n, steps.shape[0]
-        need = n + k
-        self.steps = _grown(self.steps, n, need)
-        self.runs = _grown(self.runs, n, need)
-        self.times = _grown(self.times, n, need)
-        self.epochs = _grown(self.epochs, n, need)
-        self.steps[n:need] = steps
-        self.runs[n:need] = runs
-        self.times[n:need] = times
-        self.epochs[n:need] = epochs
-        self.n = need
+    def reserve(self, need: int) -> None:
+        """Room for `need` rows; a new matrix keeps only the slots of the current members."""
+        n, cap = self.n, self.steps.shape[0]
+        if need <= cap:
+            return
+        cap = max(need, cap + cap // 2, 64)
+        self.steps = _grown(self.steps, n, cap)
+        self.runs = _grown(self.runs, n, cap)
+        self.times = _grown(self.times, n, cap)
+        self.epochs = _grown(self.epochs, n, cap)
+        values = np.empty((cap, len(self.members)), order="F")
+        slots = [col.slot for col in self.members]
+        if slots == list(range(self.values.shape[1])):
+            values[:n] = self.values[:n]
+        else:
+            values[:n] = self.values[:n, slots]
+            for k, col in enumerate(self.members):
+                col.slot = k
+        self.values = values
+
+    def extend(
+        self, b: Block, x: tuple[FloatArray, IntArray, FloatArray, FloatArray], cols: list[int]
+    ) -> None:
+        """Block `b`'s rows, its columns `cols` going to the members in their order."""
+        n, m = self.n, len(b)
+        self.reserve(n + m)
+        columns: tuple[npt.NDArray[Any], ...] = (self.steps, self.runs, self.times, self.epochs)
+        for a, new in zip(columns, x):
+            a[n : n + m] = new
+        slots = [col.slot for col in self.members]
+        if slots == list(range(self.values.shape[1])) and cols == list(range(len(b.keys))):
+            self.values[n : n + m] = b.values
+        else:
+            self.values[n : n + m, slots] = b.values[:, cols]
+        self.n = n + m
         self._views = None
 
-    def copy(self) -> _Rows:
-        other = _Rows(self.n)
-        other.extend(self.steps[: self.n], self.runs[: self.n], self.times[: self.n], self.epochs[: self.n])
+    def split(self, moving: list[_Column]) -> _Rows:
+        """New rows for `moving` (some of the members), with the history they have so far."""
+        n = self.n
+        other = _Rows(len(moving), n)
+        columns: tuple[npt.NDArray[Any], ...] = (other.steps, other.runs, other.times, other.epochs)
+        for a, old in zip(columns, self.x()):
+            a[:n] = old
+        other.n = n
+        for k, col in enumerate(moving):
+            other.values[:n, k] = self.values[:n, col.slot]
+            self.members.remove(col)
+            col.rows, col.slot = other, k
+            other.members.append(col)
+        self._views = None
         return other
+
+    def x(self) -> tuple[FloatArray, IntArray, FloatArray, FloatArray]:
+        n = self.n
+        return self.steps[:n], self.runs[:n], self.times[:n], self.epochs[:n]
 
     def views(self) -> tuple[npt.NDArray[Any], ...]:
         """Read-only views of the first n rows, shared by every snapshot until the next append."""
@@ -144,23 +185,20 @@ class _Rows:
 
 
 class _Column:
-    __slots__ = ("axis", "values", "rows")
+    __slots__ = ("axis", "rows", "slot")
 
     def __init__(self, axis: str, rows: _Rows) -> None:
         self.axis = axis
-        self.values: FloatArray = np.empty(0)
         self.rows = rows
-        rows.users += 1
-
-    def extend(self, values: FloatArray) -> None:
-        n = self.rows.n - values.shape[0]  # the rows were extended first
-        self.values = _grown(self.values, n, self.rows.n)
-        self.values[n : self.rows.n] = values
+        self.slot = len(rows.members)
+        rows.members.append(self)
 
     def view(self, name: str) -> SeriesData:
-        n = self.rows.n
-        steps, runs, times, epochs = self.rows.views()
-        return SeriesData(name, self.axis, steps, _readonly(self.values, n), runs, times, epochs)
+        rows = self.rows
+        steps, runs, times, epochs = rows.views()
+        return SeriesData(
+            name, self.axis, steps, _readonly(rows.values[:, self.slot], rows.n), runs, times, epochs
+        )
 
 
 class SeriesStore:
@@ -286,24 +324,18 @@ class SeriesStore:
                 fresh.append(j)
             else:
                 by_rows.setdefault(id(col.rows), (col.rows, []))[1].append(j)
-        for rows, members in by_rows.values():
-            if len(members) != rows.users:
-                # Only some of the columns that shared these rows get the new ones: they part ways.
-                rows.users -= len(members)
-                rows = rows.copy()
-                for j in members:
-                    col = columns[b.keys[j]]
-                    col.rows = rows
-                    rows.users += 1
-            rows.extend(*x)  # type: ignore[arg-type]
-            for j in members:
-                columns[b.keys[j]].extend(b.values[:, j])
+        for rows, cols in by_rows.values():
+            if len(cols) != len(rows.members):
+                # Only some of the columns that shared these rows get new ones: they part ways.
+                rows = rows.split([columns[b.keys[j]] for j in cols])
+            order = {id(col): k for k, col in enumerate(rows.members)}
+            cols.sort(key=lambda j: order[id(columns[b.keys[j]])])
+            rows.extend(b, x, cols)  # type: ignore[arg-type]
         if fresh:
-            rows = _Rows()
-            rows.extend(*x)  # type: ignore[arg-type]
+            rows = _Rows(len(fresh))
             for j in fresh:
-                col = columns[b.keys[j]] = _Column(b.axis, rows)
-                col.extend(b.values[:, j])
+                columns[b.keys[j]] = _Column(b.axis, rows)
+            rows.extend(b, x, fresh)  # type: ignore[arg-type]
 
     def _count_runs(self, b: Block) -> None:
         runs = b.runs

@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from detr_watch import blocks
 from detr_watch.blocks import Block
@@ -138,3 +140,37 @@ def test_staged_history_stays_hidden_until_committed() -> None:
     assert snap.meta["loading"] == "50%"  # the meta is the live view's: it stays
     store.commit_stage()  # nothing staged: nothing changes
     assert store.snapshot() is snap
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.lists(st.sampled_from("abcde"), unique=True, max_size=5),
+            st.integers(0, 3),  # how many records of that shape in a row
+        ),
+        max_size=25,
+    ),
+    st.integers(1, 40),
+)
+def test_store_history_is_each_series_in_append_order(
+    shapes: list[tuple[list[str], int]], chunk: int
+) -> None:
+    """Whatever the shapes and batching: series part ways, reorder and grow, and keep their points."""
+    records = [
+        Record(float(i), {k: float(i * 10 + j) for j, k in enumerate(keys)}, run=i // 7)
+        for i, (keys, count) in enumerate(shapes)
+        for _ in range(count)
+    ]
+    store = SeriesStore()
+    for a in range(0, len(records), chunk):
+        store.append_blocks(blocks.from_records(records[a : a + chunk]))
+    want: dict[str, list[tuple[float, float, int]]] = {}
+    for rec in records:
+        for k, v in rec.metrics.items():
+            want.setdefault(k, []).append((rec.step, v, rec.run))
+    got = {
+        name: list(zip(s.steps.tolist(), s.values.tolist(), s.runs.tolist()))
+        for name, s in store.snapshot().series.items()
+    }
+    assert got == want
