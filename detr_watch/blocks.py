@@ -135,6 +135,27 @@ def from_records(records: Iterable[Record]) -> list[Block]:
     return out
 
 
+def concatenate(parts: Sequence[Block]) -> Block:
+    """One block of blocks with the same keys and axis, in order."""
+
+    def optional(arrays: list[Optional[FloatArray]], n: list[int]) -> Optional[FloatArray]:
+        if all(a is None for a in arrays):
+            return None
+        return np.concatenate([np.full(k, math.nan) if a is None else a for a, k in zip(arrays, n)])
+
+    first = parts[0]
+    sizes = [len(b) for b in parts]
+    return Block(
+        first.keys,
+        np.concatenate([b.values for b in parts]),
+        np.concatenate([b.steps for b in parts]),
+        np.concatenate([b.runs for b in parts]),
+        first.axis,
+        optional([b.times for b in parts], sizes),
+        optional([b.epochs for b in parts], sizes),
+    )
+
+
 def to_records(blocks: Iterable[Block]) -> list[Record]:
     """All records of `blocks`, in order."""
     out: list[Record] = []

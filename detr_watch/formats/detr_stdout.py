@@ -36,7 +36,7 @@ import numpy.typing as npt
 from detr_watch import blocks
 from detr_watch.blocks import Block
 from detr_watch.formats.base import NUMBER, to_float
-from detr_watch.formats.numbers import DIGITS_AND_DOT, decimals, digit_runs, integers
+from detr_watch.formats.numbers import DIGITS_AND_DOT, MAX_DIGITS, decimals, digit_runs, integers
 from detr_watch.records import COCO_STATS, ITER, Record, RunTracker
 
 NAME = "detr-stdout"
@@ -58,6 +58,14 @@ _RUN = re.compile(rb"[0-9.]+")
 _BATCH_BYTES = 4 << 20
 _LAYOUT_LIMIT = 256
 _UNSEEN: Any = object()
+# Runs of this many lines of one length or more are tried with a `_Fixed` layout first.
+_FIXED_MIN = 4
+# Runs of this many lines or more that no `_Fixed` layout reads are searched for their numbers.
+_SEARCH_MIN = 32
+_FIXED_VARIANTS = 4  # fixed layouts kept for one skeleton and length (digits and dots in other places)
+_DOT = ord(".")
+_ZERO = ord("0")
+_NINE = ord("9")
 
 
 class _Plan(NamedTuple):
@@ -117,6 +125,25 @@ class _Parsed(NamedTuple):
     epoch: IntArray
     iteration: IntArray
     per_epoch: IntArray
+
+    @classmethod
+    def empty(cls, lines: int, keys: int) -> _Parsed:
+        """For `lines` lines, none read yet (rows are filled in line order: row k is line k)."""
+        zeros = np.zeros(lines, dtype=np.int64)
+        return cls(
+            np.full(lines, -1, dtype=np.int64), np.empty((lines, keys)), zeros, zeros.copy(), zeros.copy()
+        )
+
+
+def _cut(parsed: _Parsed, a: int, b: int) -> _Parsed:
+    """Lines a..b of a line-ordered `_Parsed`, as one of their own (views: writes go through)."""
+    return _Parsed(
+        np.where(parsed.row[a:b] >= 0, parsed.row[a:b] - a, -1),
+        parsed.values[a:b],
+        parsed.epoch[a:b],
+        parsed.iteration[a:b],
+        parsed.per_epoch[a:b],
+    )
 
 
 class _Layout(NamedTuple):
@@ -210,25 +237,145 @@ class _Layout(NamedTuple):
         return _Parsed(row, values[ok], header[ok, 0], header[ok, 1], header[ok, 2])
 
 
+class _Fixed(NamedTuple):
+    """A `_Layout` for lines of one length whose digits and dots are where the learnt line has them.
+
+    Lines of one skeleton and one length, whose bytes at the learnt line's digit and dot
+    positions are digits and dots again, have their runs at the same offsets: no search for them
+    is needed, the check is one gather, and each value is a weighted sum of its digit columns.
+    Exact as `decimals` is: at most 15 digits, one division by a power of ten.
+    """
+
+    layout: _Layout
+    length: int
+    digit_cols: IntArray  # where the learnt line has digits
+    dot_cols: IntArray  # and dots
+    literal_cols: IntArray
+    literal_bytes: npt.NDArray[np.uint8]
+    value_cols: IntArray  # the digit columns of the values, value after value
+    value_weights: npt.NDArray[np.float64]  # 10**k of each
+    value_starts: IntArray  # where each value's columns start in `value_cols`
+    value_div: npt.NDArray[np.float64]  # 10**(digits after the dot) of each value
+    header_cols: IntArray
+    header_weights: npt.NDArray[np.float64]
+    header_starts: IntArray
+
+    @classmethod
+    def of(cls, layout: _Layout, line: bytes) -> Optional[_Fixed]:
+        """The fixed layout of `line`, which `layout` reads (None when a number is too long for it)."""
+        runs = [r.span() for r in _RUN.finditer(line)]
+        if len(runs) != layout.gaps.shape[0]:
+            return None
+        digit_cols = [c for a, b in runs for c in range(a, b) if line[c] != _DOT]
+        dot_cols = [c for a, b in runs for c in range(a, b) if line[c] == _DOT]
+        literal_cols = [c for r in layout.literal.tolist() for c in range(*runs[r])]
+
+        def sums(
+            which: Sequence[int], max_digits: int
+        ) -> Optional[tuple[list[int], list[float], list[int], list[float]]]:
+            cols: list[int] = []
+            weights: list[float] = []
+            starts: list[int] = []
+            div: list[float] = []
+            for r in which:
+                a, b = runs[r]
+                digits = [c for c in range(a, b) if line[c] != _DOT]
+                dot = line.find(b".", a, b)
+                if not 1 <= len(digits) <= max_digits or line.count(b".", a, b) > 1:
+                    return None
+                starts.append(len(cols))
+                cols.extend(digits)
+                weights.extend(10.0 ** (len(digits) - 1 - k) for k in range(len(digits)))
+                div.append(10.0 ** (b - 1 - dot) if dot >= 0 else 1.0)
+            return cols, weights, starts, div
+
+        values = sums(layout.values.tolist(), MAX_DIGITS)
+        header = sums(layout.header.tolist(), 9)
+        if values is None or header is None:
+            return None
+
+        def ints(seq: Sequence[int]) -> IntArray:
+            return np.asarray(seq, dtype=np.int64)
+
+        raw = np.frombuffer(line, dtype=np.uint8)
+        return cls(
+            layout,
+            len(line),
+            ints(digit_cols),
+            ints(dot_cols),
+            ints(literal_cols),
+            raw[literal_cols].copy(),
+            ints(values[0]),
+            np.asarray(values[1]),
+            ints(values[2]),
+            np.asarray(values[3]),
+            ints(header[0]),
+            np.asarray(header[1]),
+            ints(header[2]),
+        )
+
+    def read(self, view: npt.NDArray[np.uint8], into: _Parsed, where: IntArray) -> None:
+        """Lines of `self.length` bytes, one per row of `view`: those that fit get rows `where` of `into`.
+
+        With the skeleton and the length the same, digits and dots where the learnt line has them
+        put every other byte where it has it too. (np.take on columns: several times faster here
+        than fancy indexing; min/max: no temporary arrays.)
+        """
+        digits = np.take(view, self.digit_cols, axis=1)
+        ok = (digits.min(axis=1, initial=255) >= _ZERO) & (digits.max(axis=1, initial=0) <= _NINE)
+        if self.dot_cols.shape[0]:
+            dots = np.take(view, self.dot_cols, axis=1)
+            ok &= (dots.min(axis=1) == _DOT) & (dots.max(axis=1) == _DOT)
+        if self.literal_cols.shape[0]:
+            ok &= np.all(np.take(view, self.literal_cols, axis=1) == self.literal_bytes, axis=1)
+        rows = np.flatnonzero(ok)
+        view = view[rows]
+        where = where[rows]
+        values = np.take(view, self.value_cols, axis=1).astype(np.float64)
+        values -= _ZERO
+        values *= self.value_weights
+        into.values[where] = np.add.reduceat(values, self.value_starts, axis=1) / self.value_div
+        head = np.take(view, self.header_cols, axis=1).astype(np.float64)
+        head -= _ZERO
+        head *= self.header_weights
+        e, i, per = np.add.reduceat(head, self.header_starts, axis=1).astype(np.int64).T
+        into.epoch[where] = e
+        into.iteration[where] = i
+        into.per_epoch[where] = per
+        into.row[where] = where
+
+
 class _Out:
-    """Records and blocks in the order they were read."""
+    """Records and blocks in the order they were read; blocks of one kind in a row become one."""
 
     def __init__(self) -> None:
         self.records: list[Record] = []
         self._blocks: list[Block] = []
+        self._same: list[Block] = []  # consecutive blocks of the same keys, not joined yet
 
     def add(self, block: Block) -> None:
         self._flush()
-        self._blocks.append(block)
+        if self._same and (self._same[0].keys, self._same[0].axis) != (block.keys, block.axis):
+            self._join()
+        self._same.append(block)
 
     def done(self) -> list[Block]:
         self._flush()
+        self._join()
         return self._blocks
 
     def _flush(self) -> None:
         if self.records:
+            self._join()
             self._blocks.extend(blocks.from_records(self.records))
             self.records = []
+
+    def _join(self) -> None:
+        same, self._same = self._same, []
+        if len(same) == 1:
+            self._blocks.append(same[0])
+        elif same:
+            self._blocks.append(blocks.concatenate(same))
 
 
 class DetrStdoutParser:
@@ -241,6 +388,7 @@ class DetrStdoutParser:
         self._names: dict[tuple[str, bytes], str] = {}
         self._plans: dict[tuple[str, int], _Plan] = {}  # lines of a run share one shape
         self._layouts: dict[bytes, Optional[_Layout]] = {}  # line skeleton -> how to read it in bulk
+        self._fixed: dict[tuple[bytes, int], list[_Fixed]] = {}  # (skeleton, length) -> faster still
         self._epoch: Optional[int] = None  # last training epoch seen
         self._per_epoch = 0  # N of `[i/N]`
         self._block = ""  # "train" or "test": what the next Averaged stats line closes
@@ -311,6 +459,7 @@ class DetrStdoutParser:
         skeletons = joined.translate(None, DIGITS_AND_DOT).split(b"\n")
         offsets = np.zeros(len(lines) + 1, dtype=np.int64)
         np.cumsum([len(line) + 1 for line in lines], out=offsets[1:])
+        ahead = self._prefetch(lines, skeletons, joined, offsets)
         k, n = 0, len(lines)
         while k < n:
             skeleton = skeletons[k]
@@ -326,7 +475,12 @@ class DetrStdoutParser:
                 for line in lines[k:j]:
                     self._line(line, out.records)
             elif k < j:
-                self._read_layout(layout, joined, offsets[k : j + 1], lines[k:j], out)
+                done = ahead.get(id(layout))
+                if done is not None and done[0] is layout:
+                    parsed = _cut(done[1], k, j)
+                else:
+                    parsed = _Parsed.empty(j - k, len(layout.plan.keys))
+                self._read_layout(layout, skeleton, joined, offsets[k : j + 1], lines[k:j], parsed, out)
             k = j
 
     def _learn(self, line: bytes, skeleton: bytes) -> Optional[_Layout]:
@@ -365,10 +519,17 @@ class DetrStdoutParser:
         return _Layout.of(line, runs, header, values, literal, shape, plan)  # type: ignore[arg-type]
 
     def _read_layout(
-        self, layout: _Layout, joined: bytes, offsets: IntArray, lines: Sequence[bytes], out: _Out
+        self,
+        layout: _Layout,
+        skeleton: bytes,
+        joined: bytes,
+        offsets: IntArray,
+        lines: Sequence[bytes],
+        parsed: _Parsed,
+        out: _Out,
     ) -> None:
         """Lines of one skeleton: those that match `layout` in bulk, the others one by one."""
-        parsed = layout.read(joined, offsets)
+        self._parse(layout, skeleton, joined, offsets, lines, parsed)
         k, n = 0, len(lines)
         while k < n:
             if parsed.row[k] < 0:
@@ -386,6 +547,107 @@ class DetrStdoutParser:
                     self._flush_table(out.records)
                 out.add(self._train_block(layout, parsed, parsed.row[k:j]))
             k = j
+
+    def _parse(
+        self,
+        layout: _Layout,
+        skeleton: bytes,
+        joined: bytes,
+        offsets: IntArray,
+        lines: Sequence[bytes],
+        parsed: _Parsed,
+    ) -> None:
+        """Every line of a skeleton group not parsed yet: lines of one length through a `_Fixed`
+        layout, the rest (and what does not fit it) through `layout`."""
+        todo = np.flatnonzero(parsed.row < 0)
+        if todo.shape[0] >= _FIXED_MIN:
+            lengths = (np.diff(offsets) - 1)[todo]
+            order = np.argsort(lengths, kind="stable")
+            sorted_lengths = lengths[order]
+            cuts = np.flatnonzero(sorted_lengths[1:] != sorted_lengths[:-1]) + 1
+            for which in np.split(todo[order], cuts):
+                if which.shape[0] >= _FIXED_MIN:
+                    self._read_fixed(layout, skeleton, joined, offsets, lines, which, parsed)
+        left = np.flatnonzero(parsed.row < 0)
+        if left.shape[0]:
+            cuts = np.flatnonzero(np.diff(left) != 1) + 1
+            for part in np.split(left, cuts):
+                a, b = int(part[0]), int(part[-1]) + 1
+                if b - a < _SEARCH_MIN:
+                    continue  # a few lines: the plain way costs less than numpy's calls
+                got = layout.read(joined, offsets[a : b + 1])
+                fit = np.flatnonzero(got.row >= 0)
+                where = a + fit
+                rows = got.row[fit]
+                parsed.values[where] = got.values[rows]
+                parsed.epoch[where] = got.epoch[rows]
+                parsed.iteration[where] = got.iteration[rows]
+                parsed.per_epoch[where] = got.per_epoch[rows]
+                parsed.row[where] = where
+
+    def _prefetch(
+        self, lines: Sequence[bytes], skeletons: Sequence[bytes], joined: bytes, offsets: IntArray
+    ) -> dict[int, tuple[_Layout, _Parsed]]:
+        """The lines of known layouts, read by fixed layouts a (skeleton, length) at a time across
+        the whole batch: the fewer numpy calls, the faster (the groups of a skeleton are short)."""
+        buckets: dict[tuple[bytes, int], list[int]] = {}
+        previous, usable = b"", False
+        for k, skeleton in enumerate(skeletons):
+            if skeleton != previous:
+                layout = self._layouts.get(skeleton)
+                usable = layout is not None and layout.current(self._plans)
+                previous = skeleton
+            if usable:
+                buckets.setdefault((skeleton, len(lines[k])), []).append(k)
+        out: dict[int, tuple[_Layout, _Parsed]] = {}
+        for (skeleton, _), which in buckets.items():
+            if len(which) < _FIXED_MIN:
+                continue
+            layout = self._layouts[skeleton]
+            assert layout is not None
+            entry = out.get(id(layout))
+            if entry is None:
+                entry = out[id(layout)] = (layout, _Parsed.empty(len(lines), len(layout.plan.keys)))
+            self._read_fixed(
+                layout, skeleton, joined, offsets, lines, np.asarray(which, dtype=np.int64), entry[1]
+            )
+        return out
+
+    def _read_fixed(
+        self,
+        layout: _Layout,
+        skeleton: bytes,
+        joined: bytes,
+        offsets: IntArray,
+        lines: Sequence[bytes],
+        which: IntArray,
+        parsed: _Parsed,
+    ) -> None:
+        """Lines of one length (`which`) through the fixed layouts known for their length, learning
+        another from the first line none of them reads while enough lines are left."""
+        key = (skeleton, len(lines[int(which[0])]))
+        known = [f for f in self._fixed.get(key, []) if f.layout is layout]
+        tried = 0
+        for k in range(len(known) + _FIXED_VARIANTS):
+            if which.shape[0] < _FIXED_MIN:
+                break
+            if k >= len(known):
+                first = int(which[0])
+                fixed = None
+                if tried < _FIXED_VARIANTS and layout.read(joined, offsets[first : first + 2]).row[0] >= 0:
+                    fixed = _Fixed.of(layout, lines[first])
+                tried += 1
+                if fixed is None:
+                    which = which[1:]  # an odd line: the plain way reads it
+                    continue
+                known.append(fixed)
+            # the lines gathered into a matrix by the C join, not by an index per byte
+            flat = np.frombuffer(b"".join([lines[i] for i in which.tolist()]), dtype=np.uint8)
+            known[k].read(flat.reshape(which.shape[0], -1), parsed, which)
+            which = which[parsed.row[which] < 0]
+        if len(self._fixed) >= _LAYOUT_LIMIT:
+            self._fixed.clear()
+        self._fixed[key] = known[-_FIXED_VARIANTS:]
 
     def _train_block(self, layout: _Layout, parsed: _Parsed, rows: IntArray) -> Block:
         """What `_train` gives for these lines, as one block (state updated as it would be)."""
