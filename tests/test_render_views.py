@@ -360,3 +360,13 @@ def test_log_scale_per_chart_and_the_cursor(snaps: dict[str, Snapshot]) -> None:
     ascii_lines = render(Dashboard(snaps[MOQIXIS], replace(view, ascii=True), NOW), 100, 30).split("\n")
     assert "> Box AP@[.5:.95]" in ascii_lines[2]
     assert Dashboard(snaps[MOQIXIS], once("m"), NOW).focused_title(100, 30) is None
+
+
+def test_markers_tell_lines_apart_only_without_colour(snaps: dict[str, Snapshot]) -> None:
+    board = (Log("log.txt", snaps[CONDITIONAL]),)
+    defn = next(d for d in chart_defs(board, View(panel="charts")) if d.role == "total")
+    plain = Chart(defn, board, View()).traces(plain=True)[0]
+    coloured = Chart(defn, board, View()).traces(plain=False)[0]
+    assert [t.marker for t in plain] == ["braille", "hd"]  # train, test
+    assert [t.marker for t in coloured] == ["braille", "braille"]  # the colour tells them apart
+    assert [t.marker for t in Chart(defn, board, View(ascii=True)).traces(plain=False)[0]] == ["*", "o"]

@@ -178,8 +178,12 @@ class Chart:
             return 0.0
         return v.smoothing
 
-    def traces(self) -> tuple[list[plot.Trace], plot.Axes, str, str, tuple[Entry, ...]]:
-        """What plotext draws, its axes, the x unit, the header's notes on zoom and scale, the legend."""
+    def traces(self, plain: bool = True) -> tuple[list[plot.Trace], plot.Axes, str, str, tuple[Entry, ...]]:
+        """What plotext draws, its axes, the x unit, the header's notes on zoom and scale, the legend.
+
+        `plain`: the console shows no colours, so lines differ by marker (braille, half blocks, dots,
+        crosses); in colour every line is braille, the finest, and the colour tells them apart.
+        """
         view = self.view
         log_y = view.log_scale(self.defn.title)
         multi = len(self.board) > 1
@@ -238,6 +242,8 @@ class Chart:
                 if c.run in (nr, curves.STITCHED):
                     # one log: by position among the lines; several: by log, so a log keeps its marker
                     marker = markers[(line.log if multi else len(latest)) % len(markers)]
+                    if not plain and not view.ascii:
+                        marker = "braille"
                     label = line.label + (f" (run {c.run + 1})" if has_old and not multi else "")
                     latest.append(plot.Trace(c.x, y, None, color, marker))
                     legend.append(Entry(marker, color, label))
@@ -278,22 +284,22 @@ class Chart:
         lines = tuple(line._replace(series=None) for line in self.defn.lines)
         return alive, (self.defn.title, self.defn.role, lines, _view_key(self.view, self.defn.title))
 
-    def derived(self) -> Derived:
+    def derived(self, plain: bool = True) -> Derived:
         """The traces and what the header says about them, cached on the snapshots, this chart and
         the display options (not the size: `plot` decimates to the width it draws)."""
         alive, key = self._alive_and_key()
-        return remember(alive, ("traces", key), lambda: Derived(*self.traces()))
+        return remember(alive, ("traces", key, plain), lambda: Derived(*self.traces(plain)))
 
-    def picture(self, width: int, height: int) -> Picture:
+    def picture(self, width: int, height: int, plain: bool = True) -> Picture:
         """The derived chart, cached on (the snapshots, this chart, the view options, the size)."""
         alive, key = self._alive_and_key()
 
         def build() -> Picture:
-            d = self.derived()
+            d = self.derived(plain)
             text = plot.plot(d.traces, width, height, axes=d.axes, ascii=self.view.ascii)
             return Picture(d.unit, d.notes, d.legend, text)
 
-        return remember(alive, ("chart", key, width, height), build)
+        return remember(alive, ("chart", key, width, height, plain), build)
 
     def legend_text(self, legend: Sequence[Entry]) -> Text:
         out = Text(no_wrap=True, overflow="ellipsis", end="")
@@ -314,11 +320,12 @@ class Chart:
             title = Text(
                 "> " + clean(self.defn.title, 78), style=style, no_wrap=True, overflow="ellipsis", end=""
             )
-        d = self.derived()
+        plain = console.no_color or console.color_system is None
+        d = self.derived(plain)
         right = Text(f"x: {d.unit}" + (f" · {d.notes}" if d.notes else ""), style="dim")
         legend = self.legend_text(d.legend)
         own_row = bool(d.legend) and title.cell_len + legend.cell_len + right.cell_len + 4 > width
-        pic = self.picture(width, max(1, height - (2 if own_row and height >= 4 else 1)))
+        pic = self.picture(width, max(1, height - (2 if own_row and height >= 4 else 1)), plain)
         head = title.copy()
         if pic.legend and not own_row:
             head.append("  ")
