@@ -211,3 +211,52 @@ def test_a_terminal_that_hangs_up_ends_the_view_with_129(tmp_path: Path) -> None
         t.inp.close()
         os.close(t.slave)
     assert code == 129
+
+
+def test_ingest_observes_the_pace_of_live_records(tmp_path: Path) -> None:
+    """After catching up, arrival times give the usual interval (quiet alert) and seconds per epoch (ETA)."""
+    from detr_watch.ingest import Ingest
+    from detr_watch.store import SeriesStore
+
+    log = _log(tmp_path / "log.txt", 3)
+    now = [1000.0]
+    store = SeriesStore()
+    ingest = Ingest(Source(log), store, clock=lambda: now[0])
+    try:
+        assert ingest.pump() is False  # the history: not observed (it did not arrive now)
+        assert "interval" not in store.snapshot().meta
+        rng = random.Random(2)
+        for e, t in ((3, 1060.0), (4, 1120.0), (5, 1180.0)):
+            now[0] = t
+            with open(log, "a", encoding="utf-8") as f:
+                f.write(json.dumps(epoch_record(e, rng)) + "\n")
+            ingest.pump()
+        meta = store.snapshot().meta
+        assert meta["interval"] == "60.000"  # a record a minute
+        assert meta["epoch_seconds"] == "60.000"  # epochs 3 -> 5 in 120 s
+        assert meta.get("loading", "") == ""
+    finally:
+        ingest.stop()
+
+
+def test_ingest_says_how_much_of_a_big_file_is_loaded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from detr_watch import ingest as ingest_module
+    from detr_watch.store import SeriesStore
+
+    monkeypatch.setattr(ingest_module, "ROUND_BYTES", 20_000)  # a "big" file is read in rounds
+    log = _log(tmp_path / "log.txt", 30)
+    size = log.stat().st_size
+    store = SeriesStore()
+    ingest = ingest_module.Ingest(Source(log), store)
+    try:
+        assert ingest.pump() is True
+        loading = store.snapshot().meta["loading"]
+        assert loading.endswith("%") and 0 < int(loading[:-1]) < 100
+        assert int(loading[:-1]) == min(99, 100 * ingest.source.offset // size)
+        while ingest.pump():
+            pass
+        assert store.snapshot().meta["loading"] == ""  # caught up: nothing to say
+    finally:
+        ingest.stop()
