@@ -305,11 +305,12 @@ class StatRow(NamedTuple):
     stat: str
     last: Optional[float]  # None: n/a (not written at the newest evaluation)
     best: Optional[float]
-    best_at: Optional[float]
+    best_at: Optional[float]  # the epoch of the best value where the log knows it, else its step
 
 
 def coco_rows(snapshot: Snapshot, group: CocoGroup) -> list[StatRow]:
-    """Last value (at the group's newest evaluation) and best value with its step, per stat."""
+    """Last value (at the group's newest evaluation) and best value with its epoch (its step when the
+    log does not say which epoch), per stat."""
     ap_name = dict(group.stats)["AP"]
     ap = snapshot.series[ap_name] if ap_name else None
     newest = float(ap.steps[-1]) if ap is not None and len(ap) else math.nan
@@ -325,7 +326,12 @@ def coco_rows(snapshot: Snapshot, group: CocoGroup) -> list[StatRow]:
         ok = np.isfinite(s.values)
         if ok.any():
             i = int(np.flatnonzero(ok)[np.argmax(s.values[ok])])
-            rows.append(StatRow(stat, last, float(s.values[i]), float(s.steps[i])))
+            at = (
+                float(s.epochs[i])
+                if s.axis != "epoch" and math.isfinite(float(s.epochs[i]))
+                else float(s.steps[i])
+            )
+            rows.append(StatRow(stat, last, float(s.values[i]), at))
         else:
             rows.append(StatRow(stat, last, None, None))
     return rows

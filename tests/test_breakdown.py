@@ -183,3 +183,14 @@ def test_align_by_run_and_step() -> None:
     )
     got = breakdown.align(a.series["a"], a.series["b"])
     assert got[0] == 10.0 and np.isnan(got[1]) and got[2] == 30.0
+
+
+def test_coco_best_is_at_an_epoch_where_the_log_knows_it() -> None:
+    # a console log: evaluations at iteration steps, after whole epochs
+    records = [
+        Record(100.0, {"test_coco_eval_bbox/AP": 0.2}, 0, ITER, epoch=1.0),
+        Record(200.0, {"test_coco_eval_bbox/AP": 0.3}, 0, ITER, epoch=2.0),
+    ]
+    s = snap(records)
+    (group,) = breakdown.coco_groups(list(s.series))
+    assert breakdown.coco_rows(s, group)[0] == breakdown.StatRow("AP", 0.3, 0.3, 2.0)

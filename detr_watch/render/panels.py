@@ -315,6 +315,13 @@ def _na(v: Optional[float]) -> str:
     return "n/a" if v is None else fmt.value(v)
 
 
+def _best_unit(snapshot: Snapshot, group: breakdown.CocoGroup) -> str:
+    ap = snapshot.series.get(dict(group.stats)["AP"] or "")
+    if ap is None or ap.axis == "epoch" or (len(ap) and math.isfinite(float(ap.epochs[-1]))):
+        return "epoch"
+    return ap.axis
+
+
 def _coco_table(board: Board, ascii_only: bool, width: int) -> list[Text]:
     """Rows per COCO stat; per log: the newest value, the best and its step ("n/a": -1, never a number)."""
     multi = len(board) > 1
@@ -330,7 +337,7 @@ def _coco_table(board: Board, ascii_only: bool, width: int) -> list[Text]:
             )
             columns.append(rows)
             prefix = f"{clean(log.label, 16)} " if multi else ""
-            header += [f"{prefix}{clean(group.label, 30)}", "best", "@"]
+            header += [f"{prefix}{clean(group.label, 30)}", "best", "@" + _best_unit(log.snapshot, group)]
             for r in rows:
                 if r.stat not in stats_order:
                     stats_order.append(r.stat)
