@@ -229,6 +229,19 @@ class SeriesStore:
     def version(self) -> int:
         return self._version
 
+    def expect(self, factor: float) -> None:
+        """Make room for `factor` times the rows stored so far (a one-shot read knows the file's size).
+
+        Growing by half copies each column about twice over and briefly holds the old copy beside
+        the new; room made at once costs nothing until it is written (untouched pages are not
+        resident), so the peak memory of a whole-file read stays that of its data.
+        """
+        with self._lock:
+            target = self._staged if self._staged is not None else self
+            groups = {id(c.rows): c.rows for c in target._columns.values()}
+            for rows in groups.values():
+                rows.reserve(int(rows.n * factor) + 64)
+
     @property
     def staging(self) -> bool:
         """Whether appends go to a hidden store (see `stage`)."""

@@ -174,3 +174,15 @@ def test_store_history_is_each_series_in_append_order(
         for name, s in store.snapshot().series.items()
     }
     assert got == want
+
+
+def test_room_made_ahead_changes_no_point() -> None:
+    store = SeriesStore()
+    store.append([Record(float(i), {"a": float(i), "b": -float(i)}) for i in range(10)])
+    before = store.snapshot()
+    store.expect(50.0)
+    store.append([Record(float(i), {"a": float(i), "b": -float(i)}) for i in range(10, 300)])
+    snap = store.snapshot()
+    assert list(before.series["a"].values) == [float(i) for i in range(10)]
+    assert list(snap.series["b"].values) == [-float(i) for i in range(300)]
+    assert snap.series["a"].steps is snap.series["b"].steps

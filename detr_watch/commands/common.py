@@ -22,10 +22,14 @@ def load(source: Source, store: SeriesStore, *, allow_waiting: bool = False) -> 
     # Rounds up to the end of the file; the final poll then settles the format from whatever head
     # there is (a short file may be too short for detection to be sure).
     arrived = source.modified(time.time())
+    first = True
     while True:
         store.append_blocks(source.poll_blocks(ROUND_BYTES), arrived=arrived)
         if source.caught_up:
             break
+        if first and source.offset:
+            store.expect(1.05 * source.size / source.offset)  # the rest is like the first round
+            first = False
     store.append_blocks(source.poll_blocks(final=True), arrived=arrived)
     store.add_skipped(source.skipped)
     note = source.dropped_note()
