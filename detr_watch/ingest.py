@@ -67,8 +67,10 @@ class Ingest:
         fmt = self.source.format
         if fmt is not None and self.store.snapshot().meta.get("format") != fmt:
             self.store.set_meta("format", fmt)
-        if self.source.not_a_log and "not_a_log" not in self.store.snapshot().meta:
-            self.store.set_meta("not_a_log", "1")
+        # What could not be read is said on screen: a file that is no training log, over-long lines.
+        told = self._set("not_a_log", "1" if self.source.not_a_log else "")
+        dropped = self.source.dropped_bytes
+        told |= self._set("dropped", f"{dropped / 2**20:.1f} MiB" if dropped else "")
         if added and self._live:
             self._observe([blocks[-1].last_record()])
         self._loading()
@@ -79,14 +81,17 @@ class Ingest:
                 self.store.commit_stage()
                 self._set("partial", "")
                 swapped = True
-        if (added or skipped or swapped) and self._on_change is not None:
+        if (added or skipped or swapped or told) and self._on_change is not None:
             self._on_change()
         return not self.source.caught_up
 
-    def _set(self, key: str, value: str) -> None:
-        if self._meta.get(key) != value:
-            self._meta[key] = value
-            self.store.set_meta(key, value)
+    def _set(self, key: str, value: str) -> bool:
+        """Put `key` in the store's meta ("" clears it); True if that changed it."""
+        if self._meta.get(key, "") == value:
+            return False
+        self._meta[key] = value
+        self.store.set_meta(key, value)
+        return True
 
     def _loading(self) -> None:
         """While a big file's history is read (in rounds), how much of it: the status line shows it."""

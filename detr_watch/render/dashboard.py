@@ -27,7 +27,7 @@ from detr_watch.render.history import has_history, run_starts
 from detr_watch.render.memo import memo, remember
 from detr_watch.render.panels import panel_lines
 from detr_watch.render.status import HEIGHT as STATUS_HEIGHT
-from detr_watch.render.status import WAITING, StatusBar
+from detr_watch.render.status import NOT_A_LOG, WAITING, StatusBar
 from detr_watch.render.table import HEADER_ROWS, MetricsTable, MultiTable
 from detr_watch.roles import chart_specs, main_series, parse_name
 from detr_watch.store import Snapshot
@@ -253,7 +253,10 @@ class Dashboard:
 
     def _message(self, console: Console, options: ConsoleOptions, width: int, height: int) -> Lines:
         text = Text(justify="center")
-        text.append(WAITING, style="bold yellow")
+        if all(log.snapshot.meta.get("not_a_log") for log in self.board):
+            text.append(NOT_A_LOG, style="bold red")
+        else:
+            text.append(WAITING, style="bold yellow")
         if self.view.title:
             text.append(f"\nin {clean(self.view.title, 200)}", style="dim")
         skipped = sum(log.snapshot.skipped_lines for log in self.board)

@@ -19,6 +19,7 @@ from detr_watch.text import clean
 from detr_watch.view import PANEL_TITLES, View
 
 WAITING = "waiting for the first metrics"
+NOT_A_LOG = "not a training log this tool can read"
 HEIGHT = 2
 _LEVEL_STYLES = {"error": "bold red", "warning": "yellow"}
 
@@ -76,10 +77,16 @@ def _log_parts(log: Log, view: View, now: float, multi: bool) -> list[tuple[str,
     out: list[tuple[str, str, int]] = []
     # several logs: each log's first part carries its label ("swin: epoch 49/50")
     label = clean(log.label, 30) + ": " if multi else ""
+    dropped = snap.meta.get("dropped")
     if snap.records == 0:
-        out.append((label + WAITING, "yellow", 8))
+        if snap.meta.get("not_a_log"):
+            out.append((label + NOT_A_LOG, "bold red", 9))
+        else:
+            out.append((label + WAITING, "yellow", 8))
         if snap.skipped_lines:
             out.append((_plural(snap.skipped_lines, "skipped line"), "yellow", 2))
+        if dropped:
+            out.append((f"{clean(dropped, 20)} of over-long lines skipped", "red", 4))
         return out
     fmt_name = snap.meta.get("format")
     if fmt_name and not multi:
@@ -101,6 +108,8 @@ def _log_parts(log: Log, view: View, now: float, multi: bool) -> list[tuple[str,
         out.append((f"last record {fmt.age(now - snap.last_arrival)}", "", 5 if not multi else 2))
     if snap.skipped_lines:
         out.append((_plural(snap.skipped_lines, "skipped line"), "yellow", 2))
+    if dropped:
+        out.append((f"{clean(dropped, 20)} of over-long lines skipped", "red", 4))
     bad = memo(snap, "nonfinite", lambda: sum(count_nonfinite(s.values) for s in snap.series.values()))
     if bad:
         out.append((_plural(bad, "NaN/Inf value"), "red", 4))
