@@ -31,6 +31,7 @@ def memo(snapshot: Snapshot, key: Hashable, compute: Callable[[], T]) -> T:
     with _LOCK:
         entry = _MEMO.get(sid)
         if entry is None or entry[0]() is not snapshot:
+            _purge()
             entry = (weakref.ref(snapshot), {})
             _MEMO[sid] = entry
             while len(_MEMO) > KEEP:
@@ -61,10 +62,21 @@ def remember(alive: Sequence[object], key: Hashable, compute: Callable[[], T]) -
     value = compute()
     with _LOCK:
         _STATS["computed"] += 1
+        _purge()
         _MANY[full] = (tuple(weakref.ref(a) for a in alive), value)
         while len(_MANY) > REMEMBER:
             _MANY.popitem(last=False)
     return value
+
+
+def _purge() -> None:
+    """Drop what was derived from snapshots that are gone (under `_LOCK`): nobody can ask for it again,
+    and with data arriving every frame, the bounds alone would keep many full-length copies of the
+    history alive."""
+    for sid in [sid for sid, (ref, _) in _MEMO.items() if ref() is None]:
+        del _MEMO[sid]
+    for key in [key for key, (refs, _) in _MANY.items() if any(r() is None for r in refs)]:
+        del _MANY[key]
 
 
 def stats() -> dict[str, int]:
