@@ -49,11 +49,6 @@ def test_soak_every_record_arrives_the_screen_keeps_updating_cpu_stays_modest(re
 
 
 @pytest.mark.timeout(300)
-@pytest.mark.xfail(
-    strict=True,
-    reason="render caches keep full-length arrays derived from superseded snapshots (memo.KEEP snapshots, "
-    "memo.REMEMBER chart entries whose weak references are dead): the live view holds ~4x its stored data",
-)
 def test_soak_memory_grows_only_with_the_data(report: dict[str, Any]) -> None:
     show(report)
     assert "memory" not in report["failures"]
