@@ -370,3 +370,23 @@ def test_markers_tell_lines_apart_only_without_colour(snaps: dict[str, Snapshot]
     assert [t.marker for t in plain] == ["braille", "hd"]  # train, test
     assert [t.marker for t in coloured] == ["braille", "braille"]  # the colour tells them apart
     assert [t.marker for t in Chart(defn, board, View(ascii=True)).traces(plain=False)[0]] == ["*", "o"]
+
+
+def test_outlier_range_clips_far_spikes_and_works_on_a_log_scale() -> None:
+    from detr_watch.render import plot
+
+    x = np.arange(100.0)
+    y = np.ones(100) + np.arange(100) / 1000
+    y[50] = 1e30  # a blow-up far beyond the range: drawn at the edge (plotext would take minutes)
+    linear = plot.plot([plot.Trace(x, y, None, 37, "braille")], 60, 12, axes=plot.Axes(False, (0.9, 1.2)))
+    assert linear.split("\n")[1].startswith("1.200┤")
+    log = plot.plot([plot.Trace(x, y, None, 37, "braille")], 60, 12, axes=plot.Axes(True, (0.9, 1.2)))
+    assert log.split("\n")[1].startswith("1.200┤")  # limits in data units, whatever the scale
+
+
+def test_every_option_together_on_every_panel(snaps: dict[str, Snapshot]) -> None:
+    options = {"log_y": True, "robust_y": True, "x": "time", "zoom": 3, "smooth_epochs": True}
+    for name in (CONDITIONAL, DINO, RTDETR, CONSOLE):
+        for panel in ("charts", "losses", "layers", "coco"):
+            out = render(Dashboard(snaps[name], once(name, panel=panel, **options), NOW), 250, 80)
+            assert "cannot draw" not in out, (name, panel)

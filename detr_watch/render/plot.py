@@ -138,6 +138,11 @@ def _build(
         plt.limitsize(False, False)  # after clf (which resets it) and before plotsize
         plt.plotsize(width, height)
         plt.theme("clear")
+        if axes.ylim is not None:
+            # What lies beyond the range is drawn at its edge: plotext draws a line to a far-off point
+            # pixel by pixel, so a 1e20 spike outside the range would take it minutes.
+            lo, hi = axes.ylim
+            prepared = [(t, [(x, np.clip(y, lo, hi)) for x, y in segs]) for t, segs in prepared]
         for trace, segs in prepared:
             # plotext wants plain lists; a label with no data raises, so empty traces were dropped above
             label = clean(trace.label, 40) if trace.label else None
@@ -147,7 +152,8 @@ def _build(
         if axes.log_y:
             plt.yscale("log")
         if axes.ylim is not None:
-            plt.ylim(*axes.ylim)
+            # on a log scale plotext takes the limits as powers of ten
+            plt.ylim(*(math.log10(v) for v in axes.ylim) if axes.log_y else axes.ylim)
         xs = np.concatenate([x for _, segs in prepared for x, _ in segs])
         if np.all(xs == np.round(xs)):
             ticks = integer_ticks(float(xs.min()), float(xs.max()), max(2, width // 10))
