@@ -44,7 +44,9 @@ HOSTILE = {
     "linkmarkup": "[link=https://evil.example/]x[/link]",
     "emoji": ":smile:",
 }
+# With a split prefix a name becomes a chart title and a table row; without one, also a legend label.
 NAMES = [f"train_{key}_{value}" for key, value in HOSTILE.items()]
+NAMES += [f"{key}_{HOSTILE[key]}" for key in ("title", "link", "c1osc", "markup", "bidi")]
 SGR = re.compile("\x1b\\[[0-9;]*m")
 BIDI = {"\u061c", "\u200e", "\u200f", *map(chr, range(0x202A, 0x202F)), *map(chr, range(0x2066, 0x206A))}
 
