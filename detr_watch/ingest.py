@@ -69,6 +69,8 @@ class Ingest:
             self.store.set_meta("format", fmt)
         # What could not be read is said on screen: a file that is no training log, over-long lines.
         told = self._set("not_a_log", "1" if self.source.not_a_log else "")
+        for key, value in self.source.meta.items():  # e.g. the run's epoch count, for progress and ETA
+            told |= self._set(key, value)
         dropped = self.source.dropped_bytes
         told |= self._set("dropped", f"{dropped / 2**20:.1f} MiB" if dropped else "")
         if added and self._live:

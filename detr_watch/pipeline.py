@@ -80,6 +80,12 @@ class Source:
         return self._parser is not None and self._parser.recognised
 
     @property
+    def meta(self) -> dict[str, str]:
+        """What the log says about the run besides its series (e.g. `epochs` from printed arguments)."""
+        found: dict[str, str] = getattr(self._parser, "meta", {})
+        return dict(found)
+
+    @property
     def skipped(self) -> int:
         return self._parser.skipped if self._parser is not None else 0
 

@@ -37,6 +37,8 @@ def load(source: Source, store: SeriesStore, *, allow_waiting: bool = False) -> 
         warn(note)
     if source.format is not None:
         store.set_meta("format", source.format)
+    for key, value in source.meta.items():
+        store.set_meta(key, value)
     if not source.exists:
         raise DetrWatchError(f"{source.label} does not exist", hint="check the path")
     if source.offset == 0 and source.format is None:

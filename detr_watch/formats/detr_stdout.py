@@ -117,6 +117,10 @@ def sniff(lines: Sequence[bytes]) -> int:
     return score
 
 
+# DETR's main.py prints its arguments once: `Namespace(lr=0.0001, ..., epochs=300, lr_drop=200, ...)`.
+_EPOCHS_ARG = re.compile(rb"[(,]\s*epochs=(\d+)\s*[,)]")
+
+
 class _Parsed(NamedTuple):
     """What `_Layout.read` found in a run of lines."""
 
@@ -384,6 +388,8 @@ class DetrStdoutParser:
     def __init__(self) -> None:
         self.skipped = 0
         self._seen = False
+        # What the log says about the run, not a series: `epochs` from DETR's printed arguments.
+        self.meta: dict[str, str] = {}
         self._runs = RunTracker()
         self._names: dict[tuple[str, bytes], str] = {}
         self._plans: dict[tuple[str, int], _Plan] = {}  # lines of a run share one shape
@@ -452,6 +458,10 @@ class DetrStdoutParser:
         elif line and not line.isspace():
             if not self._seen and _is_banner(line):
                 self._seen = True
+            if b"Namespace(" in line:
+                epochs = _EPOCHS_ARG.search(line)
+                if epochs:
+                    self.meta["epochs"] = epochs.group(1).decode()
             self.skipped += 1
 
     def _batch(self, lines: Sequence[bytes], out: _Out) -> None:
