@@ -172,7 +172,10 @@ class Tmux:
         return int(found[0])
 
     def kill(self) -> None:
+        socket = self.run("display-message", "-p", "#{socket_path}").strip()
         self.run("kill-server")
+        if socket:  # a killed server leaves its socket file behind
+            Path(socket).unlink(missing_ok=True)
 
 
 _RECORDS = re.compile(r"(\d+) records?\b")
