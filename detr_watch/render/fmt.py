@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+from detr_watch.alerts import duration
+
 
 def value(v: float) -> str:
     """A metric value in at most 9 characters: 0.4203, 34.848, 12345, 1.00e-04, nan."""
@@ -38,14 +40,4 @@ def step(s: float) -> str:
 
 def age(seconds: float) -> str:
     """How long ago: "12s ago", "3m ago", "2h 05m ago", "3d 04h ago"."""
-    s = int(max(0.0, seconds)) if math.isfinite(seconds) else 0
-    if s < 60:
-        return f"{s}s ago"
-    m = s // 60
-    if m < 60:
-        return f"{m}m ago"
-    h, m = divmod(m, 60)
-    if h < 24:
-        return f"{h}h {m:02d}m ago"
-    d, h = divmod(h, 24)
-    return f"{d}d {h:02d}h ago"
+    return f"{duration(seconds)} ago"

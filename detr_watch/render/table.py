@@ -66,7 +66,65 @@ def shorten(name: str, width: int, ascii_only: bool = False) -> str:
     return name[:head] + mark + name[len(name) - (keep - head) :]
 
 
-class MetricsTable:
+def _fitting(names: Sequence[str], height: int) -> list[str]:
+    """The names that fit under the header, keeping a line for "... N more" when some do not."""
+    fit = max(0, height - HEADER_ROWS)
+    return list(names) if len(names) <= fit else list(names[: max(0, fit - 1)])
+
+
+def _layout(
+    width: int,
+    height: int,
+    headers: Sequence[str],
+    names: Sequence[str],
+    total: int,
+    cells: Sequence[Sequence[Text]],
+    ascii_only: bool,
+) -> list[Text]:
+    """Aligned lines: the name column takes what the right-aligned value columns leave."""
+    widths = [max([cell_len(h)] + [c[i].cell_len for c in cells]) for i, h in enumerate(headers[1:])]
+    name_w = max(8, width - sum(widths) - len(widths))
+
+    def line(name: Text, row_cells: Sequence[Text]) -> Text:
+        out = Text(no_wrap=True, overflow="crop", end="")
+        name.align("left", name_w)
+        out.append_text(name)
+        for cell, w in zip(row_cells, widths):
+            cell.align("right", w)
+            out.append(" ")
+            out.append_text(cell)
+        out.truncate(width)
+        return out
+
+    out = [
+        line(Text(headers[0], style="bold"), [Text(h, style="bold") for h in headers[1:]]),
+        Text(("-" if ascii_only else "─") * width, style="dim", end=""),
+    ]
+    for name, row_cells in zip(names, cells):
+        # Text from a log is data: control codes replaced, and a Text (unlike a str in rich's
+        # print or Table) is never parsed for markup or :emoji: codes.
+        out.append(line(Text(shorten(clean(name, 200), name_w, ascii_only)), row_cells))
+    if len(names) < total:
+        out.append(Text(f"... {total - len(names)} more", style="dim", end=""))
+    return out[:height]
+
+
+class _Lines:
+    """A renderable drawn as `lines(width, height)`, one Text a line."""
+
+    names: list[str]
+
+    def lines(self, width: int, height: int) -> list[Text]:
+        raise NotImplementedError
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        height = options.height or (len(self.names) + HEADER_ROWS + 1)
+        for text in self.lines(options.max_width, height):
+            yield text
+            yield Segment.line()
+
+
+class MetricsTable(_Lines):
     """Rows for as many of `names` as fit the size it is rendered with.
 
     Drawn as plain aligned lines (a header, a rule, one line per series) rather than a rich Table:
@@ -84,59 +142,28 @@ class MetricsTable:
             return []
         ascii_only = self.view.ascii
         arrows = ASCII_ARROWS if ascii_only else ARROWS
-        fit = max(0, height - HEADER_ROWS)
-        names = self.names
-        shown = names if len(names) <= fit else names[: max(0, fit - 1)]
+        shown = _fitting(self.names, height)
         window = self.view.trend_window
         snap = self.snapshot
         rows = [
             memo(snap, ("row", n, window), functools.partial(row, snap.series[n], snap, window))
             for n in shown
         ]
-        trends = [f"{r.trend} {arrows[r.direction]}" if r.trend else "" for r in rows]
-        widths = [
-            max([cell_len(HEADERS[1])] + [cell_len(r.last) for r in rows]),
-            max([cell_len(HEADERS[2])] + [cell_len(t) for t in trends]),
-            max([cell_len(HEADERS[3])] + [cell_len(r.best) for r in rows]),
-        ]
-        name_w = max(8, width - sum(widths) - len(widths))
-
-        def line(name: Text, cells: Sequence[Text]) -> Text:
-            out = Text(no_wrap=True, overflow="crop", end="")
-            name.align("left", name_w)
-            out.append_text(name)
-            for cell, w in zip(cells, widths):
-                cell.align("right", w)
-                out.append(" ")
-                out.append_text(cell)
-            out.truncate(width)
-            return out
-
-        out = [
-            line(Text(HEADERS[0], style="bold"), [Text(h, style="bold") for h in HEADERS[1:]]),
-            Text(("-" if ascii_only else "─") * width, style="dim", end=""),
-        ]
-        for name, r, trend in zip(shown, rows, trends):
-            # Text from a log is data: control codes replaced, and a Text (unlike a str in rich's
-            # print or Table) is never parsed for markup or :emoji: codes.
-            cells = [
+        cells = [
+            [
                 Text(r.last, style="" if r.last_finite else "bold red"),
-                Text(trend, style="dim" if r.direction == 0 else ""),
+                Text(
+                    f"{r.trend} {arrows[r.direction]}" if r.trend else "",
+                    style="dim" if r.direction == 0 else "",
+                ),
                 Text(r.best),
             ]
-            out.append(line(Text(shorten(clean(name, 200), name_w, ascii_only)), cells))
-        if len(shown) < len(names):
-            out.append(Text(f"... {len(names) - len(shown)} more", style="dim", end=""))
-        return out[:height]
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        height = options.height or (len(self.names) + HEADER_ROWS + 1)
-        for text in self.lines(options.max_width, height):
-            yield text
-            yield Segment.line()
+            for r in rows
+        ]
+        return _layout(width, height, HEADERS, shown, len(self.names), cells, ascii_only)
 
 
-class MultiTable:
+class MultiTable(_Lines):
     """Several logs side by side: per series, each log's newest value and trend arrow, then the best value
     over every log with the log and step it came from ("which of my runs is better")."""
 
@@ -150,9 +177,7 @@ class MultiTable:
             return []
         ascii_only = self.view.ascii
         arrows = ASCII_ARROWS if ascii_only else ARROWS
-        fit = max(0, height - HEADER_ROWS)
-        names = self.names
-        shown = names if len(names) <= fit else names[: max(0, fit - 1)]
+        shown = _fitting(self.names, height)
         window = self.view.trend_window
         labels = [shorten(clean(log.label, 40), 12, ascii_only) for log in self.board]
         cells: list[list[Text]] = []
@@ -179,33 +204,5 @@ class MultiTable:
             best_text = "-" if best is None else f"{fmt.value(best[0])} {best[1]}@{fmt.step(best[2])}"
             row_cells.append(Text(best_text))
             cells.append(row_cells)
-        headers = [*labels, "best"]
-        widths = [max([cell_len(h)] + [c[i].cell_len for c in cells]) for i, h in enumerate(headers)]
-        name_w = max(8, width - sum(widths) - len(widths))
-
-        def line(name: Text, row_cells: Sequence[Text]) -> Text:
-            out = Text(no_wrap=True, overflow="crop", end="")
-            name.align("left", name_w)
-            out.append_text(name)
-            for cell, w in zip(row_cells, widths):
-                cell.align("right", w)
-                out.append(" ")
-                out.append_text(cell)
-            out.truncate(width)
-            return out
-
-        out = [
-            line(Text("series", style="bold"), [Text(h, style="bold") for h in headers]),
-            Text(("-" if ascii_only else "─") * width, style="dim", end=""),
-        ]
-        for name, row_cells in zip(shown, cells):
-            out.append(line(Text(shorten(clean(name, 200), name_w, ascii_only)), row_cells))
-        if len(shown) < len(names):
-            out.append(Text(f"... {len(names) - len(shown)} more", style="dim", end=""))
-        return out[:height]
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        height = options.height or (len(self.names) + HEADER_ROWS + 1)
-        for text in self.lines(options.max_width, height):
-            yield text
-            yield Segment.line()
+        headers = ["series", *labels, "best"]
+        return _layout(width, height, headers, shown, len(self.names), cells, ascii_only)
