@@ -286,7 +286,7 @@ def test_a_chart_that_fails_says_why(detr_snapshot: Snapshot, monkeypatch: pytes
     def boom(*args: object, **kwargs: object) -> str:
         raise ValueError("plotext says no")
 
-    monkeypatch.setattr(plot, "plot", boom)
+    monkeypatch.setattr(plot, "draw", boom)
     memo.clear()  # charts drawn by earlier tests are cached
     out = render(Dashboard(detr_snapshot, VIEW, NOW), 100, 30)
     print(repr(out))

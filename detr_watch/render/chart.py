@@ -9,8 +9,10 @@ points faint beneath it. What is drawn is derived from the whole stored history 
 from __future__ import annotations
 
 import functools
-from typing import NamedTuple, Optional, Sequence
+from typing import Any, NamedTuple, Optional, Sequence
 
+import numpy as np
+import numpy.typing as npt
 from rich.color import Color as RichColor
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.segment import Segment
@@ -21,7 +23,7 @@ from detr_watch import curves
 from detr_watch.logs import Board
 from detr_watch.render import fmt, plot
 from detr_watch.render.history import run_starts
-from detr_watch.render.memo import memo, remember
+from detr_watch.render.memo import latest, memo
 from detr_watch.roles import smoothable
 from detr_watch.store import SeriesData, Snapshot
 from detr_watch.text import clean
@@ -219,7 +221,7 @@ class Chart:
                 notes.append(f"last {fmt.step(window)}")
         # earlier runs (grey) first, so the newest run is drawn over them
         earlier: list[plot.Trace] = []
-        latest: list[plot.Trace] = []
+        newest: list[plot.Trace] = []
         raws: list[plot.Trace] = []
         legend: list[Entry] = []
         old_legend: list[Entry] = []
@@ -241,11 +243,11 @@ class Chart:
                     continue
                 if c.run in (nr, curves.STITCHED):
                     # one log: by position among the lines; several: by log, so a log keeps its marker
-                    marker = markers[(line.log if multi else len(latest)) % len(markers)]
+                    marker = markers[(line.log if multi else len(newest)) % len(markers)]
                     if not plain and not view.ascii:
                         marker = "braille"
                     label = line.label + (f" (run {c.run + 1})" if has_old and not multi else "")
-                    latest.append(plot.Trace(c.x, y, None, color, marker))
+                    newest.append(plot.Trace(c.x, y, None, color, marker))
                     legend.append(Entry(marker, color, label))
                     if c.raw is not None and view.raw:
                         raw = curves.log_gaps(c.raw) if log_y else c.raw
@@ -265,7 +267,7 @@ class Chart:
                 earlier.append(plot.Trace(c.x, y, None, EARLIER_RUN, old_marker))
                 if run_label is not None:
                     old_legend.append(Entry(old_marker, EARLIER_RUN, run_label))
-        traces = earlier + raws + latest
+        traces = earlier + raws + newest
         ylim = None
         if view.robust_y and traces:
             ylim = curves.robust_range([t.y for t in traces], log=log_y)
@@ -275,31 +277,68 @@ class Chart:
             notes.append("log")
         return traces, plot.Axes(log_y, ylim), unit, " · ".join(notes), tuple(legend + old_legend)
 
-    def _alive_and_key(self) -> tuple[tuple[Snapshot, ...], tuple[object, ...]]:
-        # a derived line (`series` given) comes from its log's snapshot too: that snapshot keys it
-        used = {line.log for line in self.defn.lines}
-        alive = tuple(
-            {id(log.snapshot): log.snapshot for i, log in enumerate(self.board) if i in used}.values()
-        )
+    def _inputs(self) -> tuple[list[object], tuple[object, ...]]:
+        """What this chart's traces are derived from, as (objects held weakly, key): per line, its
+        series' arrays (the store appends past a snapshot's end and never rewrites what a snapshot
+        shows, so the same arrays and length are the same points), the runs on its axis and the
+        log's first time. A record that does not touch a chart's series leaves its key unchanged."""
+        alive: list[object] = []
+        parts: list[object] = []
+        time_x = self.view.x == "time"
+        for line in self.defn.lines:
+            if line.log >= len(self.board):
+                parts.append(None)
+                continue
+            snap = self.board[line.log].snapshot
+            if line.series is not None:  # derived from the snapshot: keyed on it
+                alive.append(snap)
+                parts.append(("snapshot", id(snap)))
+                continue
+            series = self._series(line)
+            if series is None:
+                parts.append(None)
+                continue
+            columns = (series.steps, series.values, series.runs, series.times, series.epochs)
+            arrays = [_owner(a) for a in columns]
+            alive.extend(arrays)
+            parts.append(
+                (
+                    len(series),
+                    tuple(id(a) for a in arrays),
+                    series.steps[-1:].tobytes() + series.values[-1:].tobytes(),
+                    run_starts(snap, series.axis),
+                    repr(first_time(snap)) if time_x else None,
+                )
+            )
+        return alive, tuple(parts)
+
+    def _key(self) -> tuple[object, ...]:
+        """This chart and the display options its picture depends on (not the data)."""
         lines = tuple(line._replace(series=None) for line in self.defn.lines)
-        return alive, (self.defn.title, self.defn.role, lines, _view_key(self.view, self.defn.title))
+        labels = tuple(log.label for log in self.board) if len(self.board) > 1 else ()
+        return (self.defn.title, self.defn.role, lines, labels, _view_key(self.view, self.defn.title))
 
     def derived(self, plain: bool = True) -> Derived:
-        """The traces and what the header says about them, cached on the snapshots, this chart and
-        the display options (not the size: `plot` decimates to the width it draws)."""
-        alive, key = self._alive_and_key()
-        return remember(alive, ("traces", key, plain), lambda: Derived(*self.traces(plain)))
+        """The traces and what the header says about them, cached on this chart's inputs and the
+        display options (not the size: `plot` decimates to the width it draws)."""
+        alive, inputs = self._inputs()
+        return latest(("traces", self._key(), plain), alive, inputs, lambda: Derived(*self.traces(plain)))
 
     def picture(self, width: int, height: int, plain: bool = True) -> Picture:
-        """The derived chart, cached on (the snapshots, this chart, the view options, the size)."""
-        alive, key = self._alive_and_key()
+        """The derived chart, cached on (this chart's inputs, the view options, the size)."""
+        alive, inputs = self._inputs()
 
         def build() -> Picture:
             d = self.derived(plain)
-            text = plot.plot(d.traces, width, height, axes=d.axes, ascii=self.view.ascii)
+            fig = plot.figure(d.traces, width, height, axes=d.axes, ascii=self.view.ascii)
+            text = ""
+            if fig is not None:
+                # new data that plotext would draw the same (a point on pixels already drawn): no build
+                slot = ("plot", self._key(), width, height, plain)
+                text = latest(slot, (), fig.key, functools.partial(plot.draw, fig))
             return Picture(d.unit, d.notes, d.legend, text)
 
-        return remember(alive, ("chart", key, width, height, plain), build)
+        return latest(("chart", self._key(), width, height, plain), alive, inputs, build)
 
     def legend_text(self, legend: Sequence[Entry]) -> Text:
         out = Text(no_wrap=True, overflow="ellipsis", end="")
@@ -356,6 +395,11 @@ class Chart:
         for line in self.render_lines(console, options.max_width, height):
             yield from line
             yield Segment.line()
+
+
+def _owner(a: npt.NDArray[Any]) -> object:
+    """The array that owns `a`'s memory (a snapshot's arrays are views of the store's)."""
+    return a.base if isinstance(a.base, np.ndarray) else a
 
 
 def _fit(line: list[Segment], width: int, center: bool = False) -> list[Segment]:

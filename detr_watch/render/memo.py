@@ -3,7 +3,9 @@
 A snapshot never changes, and the store hands out the same snapshot object until new data arrives,
 so a repaint for a resize, a key or the ticking "N ago" clock reuses the statistics of the last one.
 `memo` keeps results per snapshot; `remember` keeps results that depend on several (charts of
-overlaid logs), in a bounded LRU that checks the snapshots are the very same objects.
+overlaid logs), in a bounded LRU that checks the snapshots are the very same objects. `latest` keeps
+one result per slot (a chart at a size) for the inputs it was last computed from, so a chart whose own
+series did not change is reused across snapshots without keeping one copy per superseded snapshot.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ REMEMBER = 128  # results of `remember`: a few pages of charts at a few sizes
 _LOCK = threading.Lock()
 _MEMO: OrderedDict[int, tuple[weakref.ref[Snapshot], dict[Hashable, Any]]] = OrderedDict()
 _MANY: OrderedDict[Hashable, tuple[tuple[weakref.ref[Any], ...], Any]] = OrderedDict()
+_SLOTS: OrderedDict[Hashable, tuple[tuple[weakref.ref[Any], ...], Hashable, Any]] = OrderedDict()
 _STATS = {"computed": 0, "hits": 0}
 
 
@@ -69,6 +72,28 @@ def remember(alive: Sequence[object], key: Hashable, compute: Callable[[], T]) -
     return value
 
 
+def latest(slot: Hashable, alive: Sequence[object], key: Hashable, compute: Callable[[], T]) -> T:
+    """`compute()`, remembered in `slot` while `key` stays the same and every object of `alive` lives
+    (held weakly; `key` should name them by `id`). A new key replaces the slot's value: a slot holds
+    one result, whatever the number of snapshots it served."""
+    with _LOCK:
+        hit = _SLOTS.get(slot)
+        if hit is not None and hit[1] == key and all(r() is a for r, a in zip(hit[0], alive)):
+            _SLOTS.move_to_end(slot)
+            _STATS["hits"] += 1
+            value: T = hit[2]
+            return value
+    value = compute()
+    with _LOCK:
+        _STATS["computed"] += 1
+        _purge()
+        _SLOTS[slot] = (tuple(weakref.ref(a) for a in alive), key, value)
+        _SLOTS.move_to_end(slot)
+        while len(_SLOTS) > REMEMBER:
+            _SLOTS.popitem(last=False)
+    return value
+
+
 def _purge() -> None:
     """Drop what was derived from snapshots that are gone (under `_LOCK`): nobody can ask for it again,
     and with data arriving every frame, the bounds alone would keep many full-length copies of the
@@ -77,14 +102,17 @@ def _purge() -> None:
         del _MEMO[sid]
     for key in [key for key, (refs, _) in _MANY.items() if any(r() is None for r in refs)]:
         del _MANY[key]
+    for slot in [slot for slot, (refs, _, _) in _SLOTS.items() if any(r() is None for r in refs)]:
+        del _SLOTS[slot]
 
 
 def stats() -> dict[str, int]:
     with _LOCK:
-        return dict(_STATS, size=len(_MANY))
+        return dict(_STATS, size=len(_MANY) + len(_SLOTS))
 
 
 def clear() -> None:
     with _LOCK:
         _MEMO.clear()
         _MANY.clear()
+        _SLOTS.clear()

@@ -1,0 +1,89 @@
+"""`plot.figure`'s key: two figures with the same key are the same picture, so a chart whose new data
+lands on pixels already drawn is not drawn again. The key re-derives plotext's pixels in numpy; these
+tests hold it to plotext's own functions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from plotext import _utility as ut
+
+from detr_watch.render import plot
+
+
+def test_matrix_data_and_line_pixels_are_plotexts() -> None:
+    rng = np.random.default_rng(1)
+    for trial in range(2000):
+        n = int(rng.integers(1, 40))
+        x = np.sort(rng.random(n) * 10.0 ** rng.integers(-3, 6)) + rng.integers(0, 1000)
+        y = rng.standard_normal(n) * 10.0 ** rng.integers(-5, 5)
+        if trial % 5 == 0:
+            y = np.round(y, 2)
+        if trial % 7 == 0:
+            y = np.full(n, 3.0)
+        if trial % 11 == 0:
+            x = np.arange(n, dtype=float) * 7
+        xlim, ylim = plot._lim(x), plot._lim(y)
+        assert list(xlim) == ut.get_lim(x.tolist()) and list(ylim) == ut.get_lim(y.tolist())
+        bx, by = int(rng.integers(2, 300)), int(rng.integers(2, 80))
+        px, py = plot.matrix_data(x, xlim, bx), plot.matrix_data(y, ylim, by)
+        assert px.tolist() == ut.get_matrix_data(x.tolist(), list(xlim), bx), trial
+        assert py.tolist() == ut.get_matrix_data(y.tolist(), list(ylim), by), trial
+        lx, ly, _ = ut.get_lines(px.tolist(), py.tolist(), ["m"] * n)
+        want = np.unique(np.array(lx, dtype=np.int64) * 2**32 + np.array(ly, dtype=np.int64))
+        assert np.array_equal(plot.line_pixels(px, py), want), trial
+
+
+def _figure(steps: int, values: np.ndarray, raw: np.ndarray, **kw: object) -> plot.Figure:
+    x = np.arange(steps, dtype=float)
+    traces = [
+        plot.Trace(x, raw[:steps], None, 23, "braille"),
+        plot.Trace(x, values[:steps], None, 37, "braille"),
+    ]
+    fig = plot.figure(traces, 60, 10, **kw)  # type: ignore[arg-type]
+    assert fig is not None
+    return fig
+
+
+@pytest.mark.parametrize("kind", ["flat", "noisy", "robust", "ascii", "log"])
+def test_equal_keys_draw_equal_pictures(kind: str) -> None:
+    """A point appended at a time: wherever the key stays, plotext draws the very same text."""
+    rng = np.random.default_rng(7)
+    n = 3000
+    raw = np.full(n, 1e-4) if kind == "flat" else 1 + rng.standard_normal(n).cumsum() * 0.01
+    smooth = np.convolve(raw, np.ones(50) / 50, mode="same")
+    kw: dict[str, object] = {
+        "robust": {"axes": plot.Axes(False, (0.5, 1.5))},
+        "ascii": {"ascii": True},
+        "log": {"axes": plot.Axes(True, None)},
+    }.get(kind, {})
+    if kind == "log":
+        raw, smooth = np.abs(raw) + 0.1, np.abs(smooth) + 0.1
+    same = changed = 0
+    prev = _figure(2000, smooth, raw, **kw)
+    prev_text = plot.draw(prev)
+    for steps in range(2001, 2041):
+        fig = _figure(steps, smooth, raw, **kw)
+        text = plot.draw(fig)
+        if fig.key == prev.key:
+            assert text == prev_text, steps
+            same += 1
+        else:
+            changed += 1
+        prev, prev_text = fig, text
+    if kind == "flat":
+        assert same >= 35  # a flat lr that gets longer is drawn again only when a tick label moves
+    if kind == "log":
+        assert same == 0  # no pixel key on a log scale: any new input is a new picture
+    assert same + changed == 40
+
+
+def test_different_pictures_have_different_keys() -> None:
+    x = np.arange(100, dtype=float)
+    a = plot.figure([plot.Trace(x, np.sin(x / 10), None, 37, "braille")], 60, 10)
+    b = plot.figure([plot.Trace(x, np.sin(x / 10), None, 208, "braille")], 60, 10)  # colour
+    c = plot.figure([plot.Trace(x, np.sin(x / 10), None, 37, "hd")], 60, 10)  # marker
+    d = plot.figure([plot.Trace(x, np.cos(x / 10), None, 37, "braille")], 60, 10)  # data
+    e = plot.figure([plot.Trace(x, np.sin(x / 10), None, 37, "braille")], 60, 11)  # size
+    keys = [f.key for f in (a, b, c, d, e) if f is not None]
+    assert len(set(keys)) == 5
