@@ -28,6 +28,7 @@ Definitions (the README repeats them):
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import NamedTuple, Optional
 
@@ -67,10 +68,22 @@ def _as_float(a: npt.ArrayLike) -> FloatArray:
 
 
 def finite_points(steps: npt.ArrayLike, values: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
-    """The points whose step and value are both finite, in their order."""
+    """The points whose step and value are both finite, in their order.
+
+    When every point is finite the inputs come back as they are (no copy).
+    """
     xs, ys = _as_float(steps), _as_float(values)
-    keep = np.isfinite(xs) & np.isfinite(ys)
+    keep = np.isfinite(xs)
+    keep &= np.isfinite(ys)
+    if keep.all():
+        return xs, ys
     return xs[keep], ys[keep]
+
+
+def _finite_only(ys: FloatArray) -> FloatArray:
+    """The finite values of ys; ys itself when all are."""
+    keep = np.isfinite(ys)
+    return ys if keep.all() else ys[keep]
 
 
 def _check_goal(goal: str) -> None:
@@ -114,10 +127,11 @@ def linear_fit(x: npt.ArrayLike, y: npt.ArrayLike) -> Fit:
     sxx = float(np.dot(dx, dx))
     if sxx == 0.0:
         return Fit(_NAN, _NAN, n)
-    slope = float(np.dot(dx, ys - ys.mean())) / sxx
+    dy = ys - ys.mean()
+    slope = float(np.dot(dx, dy)) / sxx
     if n < 3:
         return Fit(slope, _NAN, n)
-    resid = ys - ys.mean() - slope * dx
+    resid = dy - slope * dx
     return Fit(slope, math.sqrt(float(np.dot(resid, resid)) / (n - 2) / sxx), n)
 
 
@@ -143,22 +157,23 @@ def plateau_index(
     steady descent still counts once it adds up. None unless at least `min_points` values follow.
     """
     _check_goal(goal)
-    ys = _as_float(values)
-    ys = ys[np.isfinite(ys)]
+    ys = _finite_only(_as_float(values))
     if ys.shape[0] == 0:
         return None
     n = ys.shape[0]
-    gains = ys if goal == "max" else -ys  # higher is better from here on
-    ref = float(gains[0])
+    ref = float(ys[0])
     last_gain = 0
     # The next gain is searched in blocks that double while none is found: close to one pass over
-    # the values however many gains there are.
+    # the values however many gains there are. For "min" the gain is ref - value, the same float
+    # as (-value) - (-ref) on the negated series.
     i, block = 1, 256
     while i < n:
-        hit = np.flatnonzero(gains[i : i + block] - ref > tol * abs(ref))
+        chunk = ys[i : i + block]
+        gain = ref - chunk if goal == "min" else chunk - ref
+        hit = np.flatnonzero(gain > tol * abs(ref))
         if hit.shape[0]:
             last_gain = i + int(hit[0])
-            ref = float(gains[last_gain])
+            ref = float(ys[last_gain])
             i, block = last_gain + 1, 256
         else:
             i += block
@@ -182,7 +197,10 @@ def plateau_start(
 
 
 def trailing_median(values: npt.ArrayLike, window: int) -> FloatArray:
-    """Median of the last `window` values up to and including each one (fewer at the start)."""
+    """Median of the last `window` values up to and including each one (fewer at the start).
+
+    A window that holds a NaN has a NaN median (as `np.median`); +-Inf are ordinary values.
+    """
     if window < 1:
         raise ValueError(f"window must be at least 1, got {window}")
     ys = _as_float(values)
@@ -193,26 +211,133 @@ def trailing_median(values: npt.ArrayLike, window: int) -> FloatArray:
     full = min(window, n)
     for i in range(full - 1):
         out[i] = np.median(ys[: i + 1])
-    if n >= window:
-        windows = np.lib.stride_tricks.sliding_window_view(ys, window)
-        if window % 2:  # the middle element: 4x faster than np.median's general path
-            out[window - 1 :] = np.partition(windows, window // 2, axis=1)[:, window // 2]
-        else:
-            out[window - 1 :] = np.median(windows, axis=1)
-    else:
+    if n < window:
         out[n - 1] = np.median(ys)
+    elif window % 2 and window <= _NETWORK_MAX_WINDOW:
+        _odd_window_medians(ys, window, out[window - 1 :])
+    else:
+        windows = np.lib.stride_tricks.sliding_window_view(ys, window)
+        for a in range(0, windows.shape[0], _CHUNK):  # a chunk at a time: no window-times-n copy
+            out[window - 1 + a : window - 1 + a + _CHUNK] = np.median(windows[a : a + _CHUNK], axis=1)
     return out
 
 
-def robust_sd(residuals: npt.ArrayLike) -> float:
-    """1.4826 * MAD, or 1.2533 * mean absolute deviation from the median when the MAD is 0; NaN if empty."""
-    r = _as_float(residuals)
-    if r.shape[0] == 0:
+# Odd windows up to this size go through the selection network; longer or even ones through np.median.
+_NETWORK_MAX_WINDOW = 31
+_CHUNK = 16384  # elements per array in a chunked pass: its few dozen temporaries stay small (128 KB each)
+
+
+@functools.cache
+def _middle_pair_network(n: int) -> tuple[tuple[int, int, bool, bool], ...]:
+    """Steps that leave the two middle order statistics of n wires on wires n // 2 - 1 and n // 2.
+
+    Batcher's odd-even merge sort for the next power of two, without the comparators that touch a
+    wire >= n (those wires would hold +inf and never move), pruned backwards: a step (a, b, lo, hi)
+    puts min(wire a, wire b) on a when `lo` and their max on b when `hi`, only what a later step or
+    an output reads.
+    """
+    size = 1
+    while size < n:
+        size *= 2
+    pairs = []
+    p = 1
+    while p < size:
+        k = p
+        while k >= 1:
+            for j in range(k % p, size - k, 2 * k):
+                for i in range(min(k, size - j - k)):
+                    if (i + j) // (2 * p) == (i + j + k) // (2 * p) and i + j + k < n:
+                        pairs.append((i + j, i + j + k))
+            k //= 2
+        p *= 2
+    needed = {n // 2 - 1, n // 2}
+    steps = []
+    for a, b in reversed(pairs):
+        lo, hi = a in needed, b in needed
+        if lo or hi:
+            steps.append((a, b, lo, hi))
+            needed |= {a, b}
+    return tuple(reversed(steps))
+
+
+def _odd_window_medians(ys: FloatArray, window: int, out: FloatArray) -> None:
+    """out[j] = median of ys[j : j + window] for every full window (`window` odd).
+
+    Windows j and j + 1 share a core of window - 1 values, ys[j + 1 : j + window]; with c1 <= c2
+    its two middle values, the median of core + {x} is min(max(x, c1), c2). So the middle pair of
+    every other core is found with min/max over whole arrays (a selection network: exact, no
+    arithmetic, NaN in any input gives NaN), and each core then yields two medians.
+    """
+    if window == 1:
+        out[:] = ys
+        return
+    h = window // 2
+    m = ys.shape[0] - window + 1  # how many windows
+    cores = (m + 1) // 2  # core k starts at ys[2k + 1] and serves windows 2k and 2k + 1
+    network = _middle_pair_network(window - 1)
+    for a in range(0, cores, _CHUNK):
+        b = min(cores, a + _CHUNK)
+        wires = [ys[2 * a + 1 + t : 2 * b + 1 + t : 2] for t in range(window - 1)]
+        for i, j, lo, hi in network:
+            w_i, w_j = wires[i], wires[j]
+            if lo:
+                wires[i] = np.minimum(w_i, w_j)
+            if hi:
+                wires[j] = np.maximum(w_i, w_j)
+        c1, c2 = wires[h - 1], wires[h]
+        # window 2k adds ys[2k] to core k; window 2k + 1 (when there is one) adds ys[2k + window]
+        np.minimum(np.maximum(ys[2 * a : 2 * b : 2], c1), c2, out=out[2 * a : 2 * b : 2])
+        e = min(b, m // 2)
+        if e > a:
+            extra = ys[2 * a + window : 2 * e + window : 2]
+            np.minimum(np.maximum(extra, c1[: e - a]), c2[: e - a], out=out[2 * a + 1 : 2 * e + 1 : 2])
+
+
+def median(values: npt.ArrayLike) -> float:
+    """`np.median` of a 1-D array (the same float), in one partition instead of np.median's three.
+
+    NaN when empty or when any value is NaN, as np.median (without its warning).
+    """
+    a = _as_float(values)
+    n = a.shape[0]
+    if n == 0 or np.isnan(a).any():
         return _NAN
-    dev = np.abs(r - np.median(r))
-    mad = float(np.median(dev))
+    return _median_in_place(a.copy())
+
+
+def _median_in_place(a: FloatArray) -> float:
+    """The median of a non-empty array without NaN, reordering it."""
+    n = a.shape[0]
+    half = n // 2
+    a.partition(half)
+    upper = float(a[half])
+    if n % 2:
+        return upper
+    # after the partition everything left of `half` is <= upper: the lower middle is their maximum
+    lower = float(a[:half].max())
+    return (lower + upper) / 2.0
+
+
+def robust_sd(residuals: npt.ArrayLike) -> float:
+    """1.4826 * MAD, or 1.2533 * mean absolute deviation from the median when the MAD is 0.
+
+    NaN if empty, if any residual is NaN, or if the median is infinite (as np.median would give).
+    """
+    r = _as_float(residuals)
+    if r.shape[0] == 0 or np.isnan(r).any():
+        return _NAN
+    buf = r.copy()
+    center = _median_in_place(buf)
+    if not math.isfinite(center):
+        return _NAN
+    dev = np.subtract(r, center, out=buf)
+    np.abs(dev, out=dev)
+    mad = _median_in_place(dev)
     if mad > 0.0:
         return _MAD_TO_SD * mad
+    # the partition reordered dev: the mean is summed again in the original order
+    np.subtract(r, center, out=dev)
+    np.abs(dev, out=dev)
     return _MEANAD_TO_SD * float(dev.mean())
 
 
@@ -228,18 +353,22 @@ def spike_indices(
     "Worse" is above for goal "min" and below for "max". No spikes when the residuals do not vary.
     """
     _check_goal(goal)
-    ys = _as_float(values)
-    ys = ys[np.isfinite(ys)]
-    if goal == "max":
-        ys = -ys
-    tested = np.arange(min_history - 1, ys.shape[0])
-    if tested.shape[0] == 0:
+    ys = _finite_only(_as_float(values))
+    first = min_history - 1
+    if ys.shape[0] <= first:
         return np.empty(0, dtype=np.int64)
-    resid = (ys - trailing_median(ys, window))[tested]
-    sd = robust_sd(resid)
+    # residual = how much worse than the trailing median; for "max" median - value, which is
+    # exactly what the negated series gives (a median of negated values is the negated median)
+    resid = trailing_median(ys, window)
+    if goal == "min":
+        np.subtract(ys, resid, out=resid)
+    else:
+        np.subtract(resid, ys, out=resid)
+    tested = resid[first:]
+    sd = robust_sd(tested)
     if not sd > 0.0:
         return np.empty(0, dtype=np.int64)
-    out: IntArray = tested[resid > k * sd].astype(np.int64)
+    out: IntArray = (np.flatnonzero(tested > k * sd) + first).astype(np.int64)
     return out
 
 
@@ -262,11 +391,29 @@ def match_steps(
     """(steps, a, b) at the steps where both series have a finite value, ascending.
 
     A step repeated within one series keeps its last value (the newest, as `analysis.stitch` would).
+    The results may be the inputs themselves (when both series are finite at the same steps).
     """
     xa, ya = _last_per_step(*finite_points(steps_a, values_a))
     xb, yb = _last_per_step(*finite_points(steps_b, values_b))
-    common, ia, ib = np.intersect1d(xa, xb, assume_unique=True, return_indices=True)
-    return common, ya[ia], yb[ib]
+    if xa.shape == xb.shape and np.array_equal(xa, xb):  # the usual case: logged together
+        return xa, ya, yb
+    if xa.shape[0] == 0 or xb.shape[0] == 0:
+        return xa[:0], ya[:0], yb[:0]
+    # both ascend without repeats: look each step of the shorter one up in the longer one
+    if xa.shape[0] <= xb.shape[0]:
+        ia, ib = _lookup(xa, xb)
+    else:
+        ib, ia = _lookup(xb, xa)
+    return xa[ia], ya[ia], yb[ib]
+
+
+def _lookup(short: FloatArray, long: FloatArray) -> tuple[IntArray, IntArray]:
+    """Indices (into short, into long) of the steps both hold; both ascend without repeats."""
+    at = np.searchsorted(long, short)
+    inside = at < long.shape[0]
+    hit = np.zeros(short.shape[0], dtype=bool)
+    hit[inside] = long[at[inside]] == short[inside]
+    return np.flatnonzero(hit), at[hit]
 
 
 def _last_per_step(xs: FloatArray, ys: FloatArray) -> tuple[FloatArray, FloatArray]:
@@ -294,13 +441,15 @@ def ranks(values: npt.ArrayLike) -> FloatArray:
     """1-based ranks, ties given the mean of the ranks they span."""
     ys = _as_float(values)
     n = ys.shape[0]
+    out = np.empty(n)
+    if n == 0:
+        return out
     order = np.argsort(ys, kind="stable")
     sorted_ys = ys[order]
-    out = np.empty(n)
-    starts = np.flatnonzero(np.r_[True, sorted_ys[1:] != sorted_ys[:-1]]) if n else np.empty(0, dtype=int)
+    # tie groups are runs of equal sorted values (NaN != NaN: each NaN is a group of its own)
+    starts = np.flatnonzero(np.r_[True, sorted_ys[1:] != sorted_ys[:-1]])
     ends = np.r_[starts[1:], n]
-    for s, e in zip(starts.tolist(), ends.tolist()):
-        out[order[s:e]] = (s + 1 + e) / 2.0
+    out[order] = np.repeat((starts + 1 + ends) / 2.0, ends - starts)
     return out
 
 

@@ -216,3 +216,75 @@ def test_plateau_matches_the_definition_on_long_noisy_series(seed: int) -> None:
 def test_match_steps_keeps_the_last_value_of_a_repeated_step() -> None:
     xs, a, b = stats.match_steps([0.0, 1.0, 1.0, 2.0], [1.0, 2.0, 3.0, 4.0], [2.0, 1.0], [20.0, 10.0])
     assert xs.tolist() == [1.0, 2.0] and a.tolist() == [3.0, 4.0] and b.tolist() == [10.0, 20.0]
+
+
+def test_trailing_median_ties_one_point_and_even_windows() -> None:
+    assert stats.trailing_median([7.0], 11).tolist() == [7.0]
+    assert stats.trailing_median([2.0, 2.0, 1.0, 2.0, 1.0, 1.0], 3).tolist() == [2.0, 2.0, 2.0, 2.0, 1.0, 1.0]
+    # window 2: the mean of the two values, as np.median
+    assert stats.trailing_median([1.0, 3.0, 4.0, 10.0], 2).tolist() == [1.0, 2.0, 3.5, 7.0]
+    assert stats.trailing_median([4.0, 1.0, 3.0], 1).tolist() == [4.0, 1.0, 3.0]
+    with pytest.raises(ValueError):
+        stats.trailing_median([1.0], 0)
+
+
+def test_trailing_median_nan_makes_its_windows_nan() -> None:
+    # NaN at index 2: every window holding it (indices 2..4 for window 3) has a NaN median
+    out = stats.trailing_median([1.0, 5.0, NAN, 2.0, 3.0, 4.0, 0.0], 3)
+    assert out[:2].tolist() == [1.0, 3.0] and np.isnan(out[2:5]).all() and out[5:].tolist() == [3.0, 3.0]
+    inf = stats.trailing_median([1.0, math.inf, 2.0, -math.inf, 3.0], 3)
+    assert inf.tolist() == [1.0, (1.0 + math.inf) / 2, 2.0, 2.0, 2.0]
+
+
+@pytest.mark.parametrize("window", [3, 5, 7, 9, 11, 13, 21, 31, 33])
+def test_trailing_median_equals_np_median_of_each_window(window: int) -> None:
+    rng = np.random.default_rng(window)
+    for n in (window - 1, window, window + 1, window + 2, 100, 101):
+        values = rng.integers(0, 5, n).astype(float)  # many ties
+        expected = [np.median(values[max(0, i - window + 1) : i + 1]) for i in range(n)]
+        assert stats.trailing_median(values, window).tolist() == expected
+
+
+def test_median_is_np_median() -> None:
+    assert stats.median([3.0, 1.0, 2.0]) == 2.0
+    assert stats.median([4.0, 1.0, 3.0, 2.0]) == 2.5
+    assert stats.median([5.0]) == 5.0
+    assert stats.median([1.0, 1.0, 1.0, 9.0]) == 1.0
+    assert math.isnan(stats.median([]))
+    assert math.isnan(stats.median([1.0, NAN, 2.0]))
+    assert math.isnan(stats.median([-math.inf, math.inf]))  # (-inf + inf) / 2, as np.median
+    values = np.array([3.0, 1.0, 2.0, 0.0])
+    stats.median(values)
+    assert values.tolist() == [3.0, 1.0, 2.0, 0.0]  # not reordered
+
+
+def test_robust_sd_nonfinite() -> None:
+    assert math.isnan(stats.robust_sd([]))
+    assert math.isnan(stats.robust_sd([1.0, NAN, 2.0]))
+    assert math.isnan(stats.robust_sd([1.0, math.inf, math.inf]))  # median inf: inf - inf
+    assert stats.robust_sd([0.0, 1.0, 2.0, math.inf]) == 1.4826  # median 1.5, deviations 1.5 .5 .5 inf
+    assert stats.robust_sd([3.0]) == 0.0
+
+
+def test_ranks_ties_nan_empty_and_one_point() -> None:
+    assert stats.ranks([]).tolist() == []
+    assert stats.ranks([5.0]).tolist() == [1.0]
+    assert stats.ranks([2.0, 2.0, 2.0]).tolist() == [2.0, 2.0, 2.0]
+    assert stats.ranks([3.0, 1.0, 3.0, 1.0, 2.0]).tolist() == [4.5, 1.5, 4.5, 1.5, 3.0]
+    # NaN sorts last and is never tied, not even with another NaN
+    assert stats.ranks([NAN, 1.0, NAN]).tolist() == [2.0, 1.0, 3.0]
+
+
+def test_match_steps_same_disjoint_and_empty() -> None:
+    xs, a, b = stats.match_steps([0.0, 1.0, 2.0], [1.0, 2.0, 3.0], [0.0, 1.0, 2.0], [4.0, 5.0, 6.0])
+    assert xs.tolist() == [0.0, 1.0, 2.0] and a.tolist() == [1.0, 2.0, 3.0] and b.tolist() == [4.0, 5.0, 6.0]
+    xs, a, b = stats.match_steps(
+        [0.0, 2.0, 4.0, 6.0], [1.0, 2.0, 3.0, 4.0], [1.0, 4.0, 6.0, 9.0], [5.0, 6.0, 7.0, 8.0]
+    )
+    assert xs.tolist() == [4.0, 6.0] and a.tolist() == [3.0, 4.0] and b.tolist() == [6.0, 7.0]
+    xs, a, b = stats.match_steps([4.0], [1.0], [0.0, 4.0, 5.0], [5.0, 6.0, 7.0])  # the shorter one first
+    assert xs.tolist() == [4.0] and a.tolist() == [1.0] and b.tolist() == [6.0]
+    xs, a, b = stats.match_steps([0.0, 1.0], [1.0, 2.0], [2.0, 3.0], [5.0, 6.0])
+    assert xs.shape == a.shape == b.shape == (0,)
+    xs, a, b = stats.match_steps([], [], [1.0], [1.0])
+    assert xs.shape == a.shape == b.shape == (0,)
