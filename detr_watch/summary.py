@@ -61,8 +61,7 @@ def series_stats(s: SeriesData) -> dict[str, Any]:
     if count == 0:
         out.update(first=None, last=None, min=None, max=None, step_of_min=None, step_of_max=None)
         return out
-    fv = values[finite]
-    fs = s.steps[finite]
+    fv, fs = (values, s.steps) if count == values.shape[0] else (values[finite], s.steps[finite])
     i_min = int(np.argmin(fv))
     i_max = int(np.argmax(fv))
     out.update(
@@ -82,8 +81,10 @@ def run_starts(snapshot: Snapshot, axis: str) -> dict[int, float]:
 
 
 def history(s: SeriesData, starts: Optional[dict[int, float]] = None) -> tuple[FloatArray, FloatArray]:
-    """(steps, values) of the stitched history, non-finite points included."""
+    """(steps, values) of the stitched history, non-finite points included (views when nothing is cut)."""
     keep = stitch(s.steps, s.runs, starts)
+    if keep.all():
+        return s.steps, s.values
     return s.steps[keep], s.values[keep]
 
 
@@ -92,11 +93,12 @@ def history_stats(s: SeriesData, starts: Optional[dict[int, float]] = None) -> d
     steps, values = history(s, starts)
     g = goal(s.name)
     xs, ys = stats.finite_points(steps, values)
-    bad = ~np.isfinite(s.values)
+    finite = np.isfinite(s.values)
+    first_bad = None if finite.all() else int(np.argmin(finite))  # argmin: the first False
     out: dict[str, Any] = {
         "goal": g,
         "history_points": int(xs.shape[0]),
-        "first_nonfinite_step": _num(float(s.steps[bad][0])) if bad.any() else None,
+        "first_nonfinite_step": None if first_bad is None else _num(float(s.steps[first_bad])),
     }
     fit = stats.recent_trend(xs, ys)
     out.update(slope=_num(fit.slope), slope_stderr=_num(fit.stderr), slope_points=fit.points)
@@ -158,7 +160,7 @@ def _main_names(names: list[str]) -> list[str]:
 def _median_ratio(h: _Histories, a: str, b: str) -> float:
     _, va, vb = stats.match_steps(*h.arrays(a), *h.arrays(b))
     ok = vb != 0
-    return float(np.median(va[ok] / vb[ok])) if ok.any() else math.nan
+    return stats.median(va[ok] / vb[ok]) if ok.any() else math.nan
 
 
 def _sum_at(h: _Histories, names: list[str], steps: FloatArray) -> FloatArray:
@@ -167,6 +169,10 @@ def _sum_at(h: _Histories, names: list[str], steps: FloatArray) -> FloatArray:
     seen = np.zeros(steps.shape[0], dtype=bool)
     for name in names:
         xs, ys = h.arrays(name)
+        if xs.shape == steps.shape and np.array_equal(xs, steps):  # logged at every step
+            total += ys
+            seen[:] = True
+            continue
         idx = np.searchsorted(xs, steps)
         idx_c = np.minimum(idx, max(xs.shape[0] - 1, 0))
         hit = (idx < xs.shape[0]) & (xs[idx_c] == steps) if xs.shape[0] else np.zeros_like(seen)
@@ -177,13 +183,25 @@ def _sum_at(h: _Histories, names: list[str], steps: FloatArray) -> FloatArray:
 
 
 def _add(arrays: list[FloatArray]) -> FloatArray:
-    out: FloatArray = np.sum(np.vstack(arrays), axis=0)
+    """Elementwise sum in list order: np.sum(np.vstack(arrays), axis=0) without the stacked copy."""
+    out: FloatArray = arrays[0].copy()
+    for a in arrays[1:]:
+        out += a
     return out
+
+
+def _union(arrays: list[FloatArray]) -> FloatArray:
+    """np.unique of all the arrays together (each ascends); one of them when all hold the same steps."""
+    first = arrays[0]
+    if all(a.shape == first.shape and np.array_equal(a, first) for a in arrays[1:]):
+        if first.shape[0] < 2 or np.all(first[1:] > first[:-1]):
+            return first
+    return np.unique(np.concatenate(arrays))
 
 
 def _median_rel_error(a: FloatArray, b: FloatArray) -> float:
     ok = np.isfinite(a) & np.isfinite(b) & (b != 0)
-    return float(np.median(np.abs(a[ok] - b[ok]) / np.abs(b[ok]))) if ok.any() else math.inf
+    return stats.median(np.abs(a[ok] - b[ok]) / np.abs(b[ok])) if ok.any() else math.inf
 
 
 def component_shares(h: _Histories, names: list[str]) -> dict[str, Any]:
@@ -205,7 +223,7 @@ def component_shares(h: _Histories, names: list[str]) -> dict[str, Any]:
         axis_names = [n for c in comps.values() for n in c] + ([total_name] if total_name else [])
         if len({h.axis(n) for n in axis_names}) > 1:
             continue
-        steps = np.unique(np.concatenate([h.arrays(n)[0] for n in axis_names]))
+        steps = _union([h.arrays(n)[0] for n in axis_names])
         sums = {role: _sum_at(h, members, steps) for role, members in comps.items()}
         weights: dict[str, Optional[float]] = {}
         for role, members in comps.items():
