@@ -114,6 +114,15 @@ def relative_improvement(
     return change / abs(ref)
 
 
+def _dot(a: FloatArray, b: FloatArray) -> float:
+    """Sum of a * b in numpy's pairwise order.
+
+    Not np.dot: OpenBLAS splits a long dot product over its threads, so the last bits depend on
+    the machine's core count, and on a busy machine it waits milliseconds for those threads.
+    """
+    return float(np.add.reduce(a * b))
+
+
 def linear_fit(x: npt.ArrayLike, y: npt.ArrayLike) -> Fit:
     """Least-squares slope of y on x over the finite points, with its standard error.
 
@@ -124,15 +133,15 @@ def linear_fit(x: npt.ArrayLike, y: npt.ArrayLike) -> Fit:
     if n < 2:
         return Fit(_NAN, _NAN, n)
     dx = xs - xs.mean()
-    sxx = float(np.dot(dx, dx))
+    sxx = _dot(dx, dx)
     if sxx == 0.0:
         return Fit(_NAN, _NAN, n)
     dy = ys - ys.mean()
-    slope = float(np.dot(dx, dy)) / sxx
+    slope = _dot(dx, dy) / sxx
     if n < 3:
         return Fit(slope, _NAN, n)
     resid = dy - slope * dx
-    return Fit(slope, math.sqrt(float(np.dot(resid, resid)) / (n - 2) / sxx), n)
+    return Fit(slope, math.sqrt(_dot(resid, resid) / (n - 2) / sxx), n)
 
 
 def recent_trend(
@@ -431,10 +440,10 @@ def pearson(a: npt.ArrayLike, b: npt.ArrayLike) -> float:
     if xs.shape[0] < MIN_CORRELATION_POINTS:
         return _NAN
     dx, dy = xs - xs.mean(), ys - ys.mean()
-    denom = math.sqrt(float(np.dot(dx, dx)) * float(np.dot(dy, dy)))
+    denom = math.sqrt(_dot(dx, dx) * _dot(dy, dy))
     if denom == 0.0:
         return _NAN
-    return max(-1.0, min(1.0, float(np.dot(dx, dy)) / denom))
+    return max(-1.0, min(1.0, _dot(dx, dy) / denom))
 
 
 def ranks(values: npt.ArrayLike) -> FloatArray:
