@@ -39,6 +39,10 @@ def loads(line: bytes) -> Any:
             return _orjson_loads(line)
         except _OrjsonError:
             pass
+    return _json_loads(line)
+
+
+def _json_loads(line: bytes) -> Any:
     try:
         text = line.decode("utf-8", errors="replace")
         return json.loads(text, parse_constant=_constant)
@@ -48,12 +52,17 @@ def loads(line: bytes) -> Any:
 
 def json_object(line: bytes) -> Optional[dict[str, Any]]:
     """The JSON object on this line, or None when the line holds anything else."""
+    if line[:1] == b"{" and _orjson_loads is not None:  # the usual line: no strip, no copy
+        try:
+            return _orjson_loads(line)  # type: ignore[no-any-return]  # a text opening with { is an object
+        except _OrjsonError:
+            pass
     # NULs too: a crash can leave a block of them where the next run's first line then starts.
     s = line.strip(b" \t\r\n\x0b\x0c\x00")
     if not s.startswith(b"{"):  # cheap rejection: console lines never parse
         return None
     try:
-        obj = loads(s)
+        obj = loads(s) if s is not line else _json_loads(s)
     except ValueError:
         return None
     return obj if isinstance(obj, dict) else None

@@ -29,8 +29,8 @@ import numpy.typing as npt
 
 from detr_watch import blocks
 from detr_watch.blocks import Block
-from detr_watch.formats.base import finite, head_objects, json_object, loads
-from detr_watch.records import EPOCH, Record, RunTracker, as_float, coco_series, numeric_fields
+from detr_watch.formats.base import finite, head_objects, json_object
+from detr_watch.records import EPOCH, Record, RunTracker, coco_series, numeric_fields
 
 NAME = "detr-json"
 _NOT_SERIES = frozenset(
@@ -84,7 +84,7 @@ class _Shape(NamedTuple):
     """Where the series sit in the values of objects with one key order (see `_shape`)."""
 
     series: tuple[str, ...]  # the series, in the order `numeric_fields` gives them
-    scalars: Callable[[list[Any]], Sequence[Any]]  # the numbers
+    scalars: Callable[[list[Any]], list[Any]]  # the numbers
     lists: Callable[[list[Any]], Sequence[Any]]  # the COCO lists
     lengths: tuple[int, ...]  # of each COCO list
     used: tuple[int, ...]  # items of each COCO list that are series (the stats pycocotools names)
@@ -92,20 +92,27 @@ class _Shape(NamedTuple):
     coco_others: Optional[Callable[[list[Any]], Sequence[Any]]]  # the same under a COCO key
     order: Optional[npt.NDArray[np.intp]]  # columns [scalars..., list items...] -> `series` order
     timed: bool  # has DINO's now_time
+    epoch: Optional[int]  # position of `epoch`
+    plain: bool  # no other values than numbers and COCO lists (nothing for `others_hold` to check)
+    coco: tuple[tuple[int, int, int], ...]  # position, length and used items of each COCO list
+
+    def others_hold(self, values: list[Any]) -> bool:
+        """Whether the values that were no numbers (nor COCO lists) still are not."""
+        return (self.others is None or _NUMBER.isdisjoint(map(type, self.others(values)))) and (
+            self.coco_others is None or _NUMBER_OR_LIST.isdisjoint(map(type, self.coco_others(values)))
+        )
 
     def kinds_hold(self, values: list[Any]) -> bool:
         """Whether every value has the kind (number, COCO list, other) it had in the planned line."""
-        return (
-            _NUMBER.issuperset(map(type, self.scalars(values)))
-            and (self.others is None or _NUMBER.isdisjoint(map(type, self.others(values))))
-            and (self.coco_others is None or _NUMBER_OR_LIST.isdisjoint(map(type, self.coco_others(values))))
-        )
+        return _NUMBER.issuperset(map(type, self.scalars(values))) and self.others_hold(values)
 
     def lists_hold(self, lists: Sequence[Any]) -> bool:
         """Whether every COCO list has its length, and floats but no -1 where its series are."""
         for items, length, used in zip(lists, self.lengths, self.used):
+            if type(items) is not list or len(items) != length:
+                return False
             head = items[:used]
-            if len(items) != length or not _FLOAT.issuperset(map(type, head)) or -1.0 in head:
+            if not _FLOAT.issuperset(map(type, head)) or -1.0 in head:
                 return False
         return True
 
@@ -114,7 +121,7 @@ def _shape(obj: dict[str, Any]) -> Optional[_Shape]:
     """How `numeric_fields` reads `obj`, as positions in its values; None when it cannot be a plan.
 
     Objects with the same keys in the same order are read by the same plan as long as every
-    value keeps its kind (`kinds_hold`) and every COCO list is all floats with no -1, as a
+    value keeps its kind (`kinds_hold`) and every COCO list keeps its length with no -1, as a
     missing value changes the series of that line (`lists_hold`).
     """
     scalars: list[int] = []
@@ -126,8 +133,11 @@ def _shape(obj: dict[str, Any]) -> Optional[_Shape]:
     others: list[int] = []
     coco_others: list[int] = []
     series: list[str] = []
+    epoch: Optional[int] = None
     for i, (key, value) in enumerate(obj.items()):
         if key in _NOT_SERIES:
+            if key == "epoch":
+                epoch = i
             continue
         kind = type(value)
         coco = key.endswith(_COCO_SUFFIXES)
@@ -150,7 +160,7 @@ def _shape(obj: dict[str, Any]) -> Optional[_Shape]:
     order = None if columns == series else np.array([columns.index(k) for k in series], dtype=np.intp)
     return _Shape(
         tuple(series),
-        _picker(scalars),
+        _list_picker(scalars),
         _picker(lists),
         tuple(lengths),
         tuple(used),
@@ -158,6 +168,9 @@ def _shape(obj: dict[str, Any]) -> Optional[_Shape]:
         _picker(coco_others) if coco_others else None,
         order,
         "now_time" in obj,
+        epoch,
+        not others and not coco_others,
+        tuple(zip(lists, lengths, used)),
     )
 
 
@@ -174,28 +187,60 @@ def _picker(idx: Sequence[int]) -> Callable[[list[Any]], Sequence[Any]]:
     return pick
 
 
+def _list_picker(idx: Sequence[int]) -> Callable[[list[Any]], list[Any]]:
+    """`_picker`, giving a list (what `array.fromlist` takes)."""
+    if not idx:
+        return lambda values: []
+    a, b = idx[0], idx[-1] + 1
+    if list(idx) == list(range(a, b)):
+        return lambda values: values[a:b]
+    pick = _picker(idx)
+    return lambda values: list(pick(values))
+
+
 class _Rows:
-    """Rows of one shape collected for a block (columns: the scalars, then the COCO items)."""
+    """Rows of one shape collected for a block (columns: the scalars, then the COCO items).
+
+    Steps and runs are worked out for the whole block when it closes (`DetrJsonParser._close`).
+    """
 
     def __init__(self, shape: _Shape) -> None:
         self.shape = shape
         self.values = array("d")  # converted as they come: no float object outlives its line
-        self.steps: list[float] = []
-        self.runs: list[int] = []
+        self.lines: list[bytes] = []  # to look again at a row that may hold a boolean
+        self.epochs: list[Any] = []  # each row's `epoch` value, as it was
         self.times: list[Optional[float]] = []
 
-    def add(self, numbers: Sequence[Any]) -> None:
-        try:
-            self.values.extend(numbers)
-        except OverflowError:  # an integer beyond float range: as_float makes it +-inf
-            del self.values[len(self.steps) * len(self.shape.series) :]
-            self.values.extend([as_float(v) for v in numbers])  # type: ignore[misc]
+    def add(self, values: list[Any], obj: dict[str, Any], line: bytes) -> bool:
+        """Append a row whose values are numbers and COCO lists where the plan has them.
 
-    def block(self) -> Block:
-        values = np.frombuffer(self.values, dtype=np.float64).reshape(len(self.steps), -1)
-        if self.shape.order is not None:
-            values = values[:, self.shape.order]
-        return blocks.block(self.shape.series, values, self.steps, self.runs, EPOCH, self.times)
+        Other kinds raise in `array.fromlist` (a string, None, a list or an object where a number
+        was; an integer beyond float range): then nothing is appended and the answer is False.
+        A boolean passes as 1.0 or 0.0: `DetrJsonParser._close` looks again at rows with those.
+        """
+        shape = self.shape
+        buf = self.values
+        start = len(buf)
+        try:
+            buf.fromlist(shape.scalars(values))  # twice as fast as extend: it sizes the array once
+            for pos, length, used in shape.coco:
+                items = values[pos]
+                if type(items) is not list or len(items) != length:
+                    raise TypeError
+                head = items[:used]
+                if -1.0 in head:  # missing: that line has other series
+                    raise TypeError
+                buf.fromlist(head)
+        except (TypeError, OverflowError):
+            del buf[start:]
+            return False
+        self.lines.append(line)
+        epoch = shape.epoch
+        if epoch is not None:
+            self.epochs.append(values[epoch])
+        if shape.timed:
+            self.times.append(_wall_time(obj))
+        return True
 
 
 class DetrJsonParser:
@@ -230,62 +275,47 @@ class DetrJsonParser:
         last_keys: tuple[str, ...] = ()
         shape: Optional[_Shape] = None
         for line in lines:
-            if line[:1] == b"{" and line[-1:] == b"}":  # nothing for json_object to strip
-                try:
-                    obj = loads(line)
-                except ValueError:
-                    obj = None
-                if type(obj) is not dict:
-                    obj = None
-            else:
-                obj = json_object(line)
-            fits: Optional[_Shape] = None
-            if obj is not None:
-                if not self._seen and _is_detr(obj):
-                    self._seen = True
-                keys = tuple(obj)
-                if keys != last_keys:
-                    shape = self._shapes.get(keys, _UNKNOWN)
-                    if shape is _UNKNOWN:
-                        if len(self._shapes) >= _SHAPE_LIMIT:
-                            self._shapes.clear()
-                        shape = self._shapes[keys] = _shape(obj)
-                    last_keys = keys
-                if shape is not None:
-                    values = list(obj.values())
-                    if not shape.kinds_hold(values):  # a value changed its kind: plan again
-                        shape = self._shapes[keys] = _shape(obj)
-                    if shape is not None:
-                        lists = shape.lists(values)
-                        if not lists or shape.lists_hold(lists):
-                            fits = shape
-            if fits is None:
-                rec = self._record(obj)
-                if rec is not None:
-                    if rows is not None:
-                        out.append(rows.block())
-                        rows = None
-                    slow.append(rec)
-                elif line.strip():
+            obj = json_object(line)
+            if obj is None:
+                if line.strip():
                     self.skipped += 1
                 continue
-            assert obj is not None
-            if slow:
-                out.extend(blocks.from_records(slow))
-                slow = []
-            if rows is None or rows.shape is not fits:
-                if rows is not None:
-                    out.append(rows.block())
-                rows = _Rows(fits)
-            rows.add(fits.scalars(values))
-            for items, used in zip(lists, fits.used):
-                rows.add(items[:used])
-            step = self._next_step(obj)
-            rows.steps.append(step)
-            rows.runs.append(self._runs.assign(step))
-            rows.times.append(_wall_time(obj) if fits.timed else None)
+            if not self._seen and _is_detr(obj):
+                self._seen = True
+            keys = tuple(obj)
+            if keys != last_keys:
+                shape = self._shapes.get(keys, _UNKNOWN)
+                if shape is _UNKNOWN:
+                    if len(self._shapes) >= _SHAPE_LIMIT:
+                        self._shapes.clear()
+                    shape = self._shapes[keys] = _shape(obj)
+                last_keys = keys
+            fits = False
+            if shape is not None:
+                values = list(obj.values())
+                if not shape.plain and not shape.others_hold(values):
+                    shape = self._shapes[keys] = _shape(obj)  # a value changed its kind: plan again
+                if shape is not None:
+                    if rows is None or rows.shape is not shape:
+                        if rows is not None:
+                            self._close(rows, out)
+                        if slow:
+                            out.extend(blocks.from_records(slow))
+                            slow = []
+                        rows = _Rows(shape)
+                    fits = rows.add(values, obj, line)
+                    if not fits and not shape.kinds_hold(values):
+                        shape = self._shapes[keys] = _shape(obj)
+            if fits:
+                continue
+            record = self._record(obj, close=rows, out=out)
+            if record is None:
+                self.skipped += 1
+                continue
+            rows = None
+            slow.append(record)
         if rows is not None:
-            out.append(rows.block())
+            self._close(rows, out)
         if slow:
             out.extend(blocks.from_records(slow))
         return out
@@ -294,21 +324,90 @@ class DetrJsonParser:
         """Read on as if `lines_before` records without an `epoch` had come first."""
         self._step = float(lines_before - 1) if lines_before > 0 else None
 
-    def _next_step(self, obj: dict[str, Any]) -> float:
-        epoch = finite(obj.get("epoch"))
+    def _next_step(self, value: Any) -> float:
+        epoch = finite(value)
         if epoch is None:
             self.positional = True
             epoch = 0.0 if self._step is None else self._step + 1
         self._step = epoch
         return epoch
 
-    def _record(self, obj: Optional[dict[str, Any]]) -> Optional[Record]:
-        if obj is None:
-            return None
+    def _steps(self, shape: _Shape, epochs: list[Any], n: int) -> npt.NDArray[np.float64]:
+        """The steps of `n` rows with these `epoch` values, as `_next_step` gives them one by one."""
+        steps: Optional[npt.NDArray[np.float64]] = None
+        if shape.epoch is None:  # every step is the line's position
+            self.positional = True
+            steps = np.ones(n, dtype=np.float64)
+            steps[0] = 0.0 if self._step is None else self._step + 1
+            steps = np.add.accumulate(steps)  # one addition after another, as the line loop adds
+        elif _NUMBER.issuperset(map(type, epochs)):  # no bool, None or string among them
+            try:
+                steps = np.array(epochs, dtype=np.float64)
+            except OverflowError:
+                steps = None
+            if steps is not None and not np.isfinite(steps).all():
+                steps = None
+        if steps is None:
+            steps = np.array([self._next_step(e) for e in epochs], dtype=np.float64)
+        self._step = float(steps[-1])
+        return steps
+
+    def _close(self, rows: _Rows, out: list[Block]) -> None:
+        """Append the records of `rows` to `out`: blocks, and records for rows that do not fit after all.
+
+        A row with a 0.0 or 1.0 may have had a boolean there: it is parsed again and checked.
+        """
+        n = len(rows.lines)
+        if not n:
+            return
+        shape = rows.shape
+        values = np.frombuffer(rows.values, dtype=np.float64).reshape(n, -1)
+        start = 0
+        for i in np.flatnonzero(((values == 0.0) | (values == 1.0)).any(axis=1)).tolist():
+            obj = json_object(rows.lines[i])
+            assert obj is not None
+            items = list(obj.values())
+            if shape.kinds_hold(items) and shape.lists_hold(shape.lists(items)):
+                continue  # no boolean there
+            if start < i:
+                out.append(self._block(rows, values, start, i))
+            start = i + 1
+            record = self._record(obj)
+            if record is None:
+                self.skipped += 1
+            else:
+                out.extend(blocks.from_records([record]))
+        if start < n:
+            out.append(self._block(rows, values, start, n))
+
+    def _block(self, rows: _Rows, values: npt.NDArray[np.float64], a: int, b: int) -> Block:
+        """Rows a to b (exclusive) of `rows` as a block, with their steps and runs."""
+        shape = rows.shape
+        steps = self._steps(shape, rows.epochs[a:b], b - a)
+        runs = np.zeros(b - a, dtype=np.int64)
+        runs[1:] = np.cumsum(steps[1:] <= steps[:-1])  # steps are finite: "not greater"
+        runs += self._runs.assign(float(steps[0]))
+        self._runs.run = int(runs[-1])
+        self._runs.last_step = float(steps[-1])
+        part = values[a:b]
+        if shape.order is not None:
+            part = part[:, shape.order]
+        times = rows.times[a:b] if shape.timed else None
+        return blocks.block(shape.series, part, steps, runs, EPOCH, times)
+
+    def _record(
+        self, obj: dict[str, Any], close: Optional[_Rows] = None, out: Optional[list[Block]] = None
+    ) -> Optional[Record]:
+        """The record of an object read without a plan; None when it has no series.
+
+        Rows in `close` come before it: they are closed into `out` before its step is taken.
+        """
         metrics = numeric_fields(obj, _NOT_SERIES)
         if not metrics:
             return None
-        epoch = self._next_step(obj)
+        if close is not None and out is not None:
+            self._close(close, out)
+        epoch = self._next_step(obj.get("epoch"))
         return Record(epoch, metrics, self._runs.assign(epoch), EPOCH, _wall_time(obj))
 
 
