@@ -229,3 +229,38 @@ def test_integers_refuse_dots_and_long_runs() -> None:
     starts, ends = digit_runs(u)
     values, ok = integers(u, ends, ends - starts)
     assert values[:2].tolist() == [7, 12] and ok.tolist() == [True, True, False, False]
+
+
+SUBSTITUTES = [b"0", b"7", b"9", b".", b":", b"/", b" ", b"a", b"(", b"\xca", b"\xff", b"\x00"]
+
+
+def test_a_byte_changed_anywhere_in_a_learnt_line_reads_as_the_plain_path_reads_it() -> None:
+    # Lines of a learnt line's length are read by their bytes alone (`_Fixed`): every byte counts.
+    learn = [console(i) for i in range(100, 120)]
+    template = console(150)
+    odd = [
+        template[:p] + sub + template[p + 1 :]
+        for p in range(len(template))
+        for sub in SUBSTITUTES
+        if template[p : p + 1] != sub
+    ]
+    lines = [line for pair in zip(odd, [console(151)] * len(odd)) for line in pair]
+    bulk, plain = both("detr-stdout")
+    same(bulk.feed(learn) + bulk.feed(lines), plain.feed(learn) + plain.feed(lines))
+    assert (bulk.skipped, bulk._epoch, bulk._runs.run) == (plain.skipped, plain._epoch, plain._runs.run)
+    assert bulk._fixed  # the check above went through the fixed layouts
+
+
+def test_lines_of_several_fixed_layouts_of_one_length_read_as_the_plain_path_reads_them() -> None:
+    # Same length, dots and digits elsewhere: each line goes to the fixed layout that reads it.
+    shapes = [("1.2345", "12.34"), ("12.345", "1.234"), ("123456", "12345"), ("1.2345", "1234.")]
+    learn = [console(i, value=v) for i in range(100, 110) for v, _ in shapes]
+    lines = [
+        console(i, value=v if i % 3 else w).replace(b"class_error: 98.08", b"class_error: 9.808")
+        for i in range(110, 200)
+        for v, w in shapes
+    ]
+    lines += [console(i, value=v) for i in range(200, 300) for v, _ in shapes]
+    bulk, plain = both("detr-stdout")
+    same(bulk.feed(learn) + bulk.feed(lines), plain.feed(learn) + plain.feed(lines))
+    assert len({length for _, length in bulk._fixed}) < sum(len(v) for v in bulk._fixed.values())

@@ -241,112 +241,155 @@ class _Layout(NamedTuple):
         return _Parsed(row, values[ok], header[ok, 0], header[ok, 1], header[ok, 2])
 
 
+class _Text:
+    """A batch of lines as one buffer: line k is `joined[offsets[k] : offsets[k + 1] - 1]`.
+
+    Padded at the end, so that a window of a line's length rounded up to 8 bytes never runs past it.
+    """
+
+    def __init__(self, lines: Sequence[bytes]) -> None:
+        self.joined = b"\n".join([*lines, _PAD])
+        self.u = np.frombuffer(self.joined, dtype=np.uint8)
+        self.offsets = np.zeros(len(lines) + 1, dtype=np.int64)
+        np.cumsum([len(line) + 1 for line in lines], out=self.offsets[1:])
+        self.lengths = np.diff(self.offsets) - 1
+
+    def rows(self, starts: IntArray, width: int) -> npt.NDArray[np.uint8]:
+        """The `width` bytes from each of `starts`, one row each (copied, C-contiguous)."""
+        windows = np.lib.stride_tricks.as_strided(
+            self.u, shape=(self.u.shape[0] - width + 1, width), strides=(1, 1), writeable=False
+        )
+        # fancy indexing on the first axis copies whole rows; np.take would copy `windows` first
+        rows: npt.NDArray[np.uint8] = windows[starts]
+        return rows
+
+
+_PAD = bytes(8)
+# Numbers of one digit count read together: (which numbers, their digit columns, digit-major).
+_Groups = tuple[tuple[IntArray, IntArray], ...]
+
+
 class _Fixed(NamedTuple):
     """A `_Layout` for lines of one length whose digits and dots are where the learnt line has them.
 
-    Lines of one skeleton and one length, whose bytes at the learnt line's digit and dot
-    positions are digits and dots again, have their runs at the same offsets: no search for them
-    is needed, the check is one gather, and each value is a weighted sum of its digit columns.
-    Exact as `decimals` is: at most 15 digits, one division by a power of ten.
+    A line of the learnt line's length with the learnt line's bytes everywhere but at its digits,
+    and digits there (a name's digits, e.g. loss_bbox_0, and the dots must be the same bytes), has
+    the learnt line's skeleton and its runs at the same offsets: no search for them is needed.
+    The check is one pass over the line's bytes (`template`, `limit`), and each value is read from
+    its digit columns (`groups`). Exact as `decimals` is: an integer of at most 15 digits over a
+    power of ten.
     """
 
     layout: _Layout
+    skeleton: bytes
     length: int
-    digit_cols: IntArray  # where the learnt line has digits
-    dot_cols: IntArray  # and dots
-    literal_cols: IntArray
-    literal_bytes: npt.NDArray[np.uint8]
-    value_cols: IntArray  # the digit columns of the values, value after value
-    value_weights: npt.NDArray[np.float64]  # 10**k of each
-    value_starts: IntArray  # where each value's columns start in `value_cols`
+    template: npt.NDArray[np.uint8]  # the learnt line, "0" for its digits, padded to `width`
+    limit: npt.NDArray[np.uint8]  # how far a byte may be above `template`: 9 at digits, else 0
+    dots: npt.NDArray[np.bool_]  # where the learnt line has dots (tells fixed layouts apart)
+    numbers: _Groups  # the digit columns of the values, then of e, i and N in `Epoch: [e]  [i/N]`
     value_div: npt.NDArray[np.float64]  # 10**(digits after the dot) of each value
-    header_cols: IntArray
-    header_weights: npt.NDArray[np.float64]
-    header_starts: IntArray
+
+    @property
+    def width(self) -> int:
+        """The bytes looked at from a line's start: its length rounded up to 8 (so rows are words)."""
+        return int(self.template.shape[0])
 
     @classmethod
-    def of(cls, layout: _Layout, line: bytes) -> Optional[_Fixed]:
+    def of(cls, layout: _Layout, line: bytes, skeleton: bytes) -> Optional[_Fixed]:
         """The fixed layout of `line`, which `layout` reads (None when a number is too long for it)."""
         runs = [r.span() for r in _RUN.finditer(line)]
         if len(runs) != layout.gaps.shape[0]:
             return None
-        digit_cols = [c for a, b in runs for c in range(a, b) if line[c] != _DOT]
-        dot_cols = [c for a, b in runs for c in range(a, b) if line[c] == _DOT]
-        literal_cols = [c for r in layout.literal.tolist() for c in range(*runs[r])]
-
-        def sums(
-            which: Sequence[int], max_digits: int
-        ) -> Optional[tuple[list[int], list[float], list[int], list[float]]]:
-            cols: list[int] = []
-            weights: list[float] = []
-            starts: list[int] = []
-            div: list[float] = []
-            for r in which:
-                a, b = runs[r]
-                digits = [c for c in range(a, b) if line[c] != _DOT]
-                dot = line.find(b".", a, b)
-                if not 1 <= len(digits) <= max_digits or line.count(b".", a, b) > 1:
+        literal = {c for r in layout.literal.tolist() for c in range(*runs[r])}
+        digit_cols = [c for a, b in runs for c in range(a, b) if line[c] != _DOT and c not in literal]
+        values, header = layout.values.tolist(), layout.header.tolist()
+        by_count: dict[int, tuple[list[int], list[list[int]]]] = {}
+        div = []
+        for k, r in enumerate(values + header):
+            a, b = runs[r]
+            digits = [c for c in range(a, b) if line[c] != _DOT]
+            dot = line.find(b".", a, b)
+            if k < len(values):
+                if not 1 <= len(digits) <= MAX_DIGITS or line.count(b".", a, b) > 1:
                     return None
-                starts.append(len(cols))
-                cols.extend(digits)
-                weights.extend(10.0 ** (len(digits) - 1 - k) for k in range(len(digits)))
                 div.append(10.0 ** (b - 1 - dot) if dot >= 0 else 1.0)
-            return cols, weights, starts, div
-
-        values = sums(layout.values.tolist(), MAX_DIGITS)
-        header = sums(layout.header.tolist(), 9)
-        if values is None or header is None:
-            return None
-
-        def ints(seq: Sequence[int]) -> IntArray:
-            return np.asarray(seq, dtype=np.int64)
-
-        raw = np.frombuffer(line, dtype=np.uint8)
-        return cls(
-            layout,
-            len(line),
-            ints(digit_cols),
-            ints(dot_cols),
-            ints(literal_cols),
-            raw[literal_cols].copy(),
-            ints(values[0]),
-            np.asarray(values[1]),
-            ints(values[2]),
-            np.asarray(values[3]),
-            ints(header[0]),
-            np.asarray(header[1]),
-            ints(header[2]),
+            elif not 1 <= len(digits) <= 9 or dot >= 0:
+                return None
+            members, cols = by_count.setdefault(len(digits), ([], []))
+            members.append(k)
+            cols.append(digits)
+        # columns digit-major: the q-th digits of all the numbers of a group side by side
+        numbers = tuple(
+            (np.asarray(members, dtype=np.int64), np.asarray(cols, dtype=np.int64).T.ravel())
+            for members, cols in by_count.values()
         )
+        width = -(-len(line) // 8) * 8
+        template = np.zeros(width, dtype=np.uint8)
+        template[: len(line)] = np.frombuffer(line, dtype=np.uint8)
+        template[digit_cols] = _ZERO
+        limit = np.full(width, 255, dtype=np.uint8)
+        limit[: len(line)] = 0
+        limit[digit_cols] = 9
+        return cls(layout, skeleton, len(line), template, limit, template == _DOT, numbers, np.asarray(div))
 
-    def read(self, view: npt.NDArray[np.uint8], into: _Parsed, where: IntArray) -> None:
-        """Lines of `self.length` bytes, one per row of `view`: those that fit get rows `where` of `into`.
-
-        With the skeleton and the length the same, digits and dots where the learnt line has them
-        put every other byte where it has it too. (np.take on columns: several times faster here
-        than fancy indexing; min/max: no temporary arrays.)
-        """
-        digits = np.take(view, self.digit_cols, axis=1)
-        ok = (digits.min(axis=1, initial=255) >= _ZERO) & (digits.max(axis=1, initial=0) <= _NINE)
-        if self.dot_cols.shape[0]:
-            dots = np.take(view, self.dot_cols, axis=1)
-            ok &= (dots.min(axis=1) == _DOT) & (dots.max(axis=1) == _DOT)
-        if self.literal_cols.shape[0]:
-            ok &= np.all(np.take(view, self.literal_cols, axis=1) == self.literal_bytes, axis=1)
-        rows = np.flatnonzero(ok)
-        view = view[rows]
-        where = where[rows]
-        values = np.take(view, self.value_cols, axis=1).astype(np.float64)
-        values -= _ZERO
-        values *= self.value_weights
-        into.values[where] = np.add.reduceat(values, self.value_starts, axis=1) / self.value_div
-        head = np.take(view, self.header_cols, axis=1).astype(np.float64)
-        head -= _ZERO
-        head *= self.header_weights
-        e, i, per = np.add.reduceat(head, self.header_starts, axis=1).astype(np.int64).T
-        into.epoch[where] = e
-        into.iteration[where] = i
-        into.per_epoch[where] = per
+    def read(self, rows: npt.NDArray[np.uint8], into: _Parsed, where: IntArray) -> None:
+        """Lines of `self.length` bytes, the first `self.width` bytes from each line's start a row
+        of `rows` (`_Text.rows`): those that fit get rows `where` of `into`."""
+        # Each byte minus the template's, as uint8: 0 where the line has the template's byte, 0 to 9
+        # where it has a digit for the template's "0"; anything else is over the limit.
+        over = np.greater(np.subtract(rows, self.template), self.limit)
+        fit = np.flatnonzero(np.bitwise_or.reduce(over.view(np.uint64), axis=1) == 0)
+        if fit.shape[0] < rows.shape[0]:
+            rows, where = rows[fit], where[fit]
+        k = self.value_div.shape[0]
+        numbers = _numbers(rows, self.numbers, k + 3)
+        into.values[where] = numbers[:, :k] / self.value_div
+        head = numbers[:, k:].astype(np.int64)
+        into.epoch[where] = head[:, 0]
+        into.iteration[where] = head[:, 1]
+        into.per_epoch[where] = head[:, 2]
         into.row[where] = where
+
+
+def _numbers(rows: npt.NDArray[np.uint8], groups: _Groups, k: int) -> npt.NDArray[np.float64]:
+    """The integers whose digits sit in the columns of `groups` (see `_Fixed`), one column each."""
+    out = np.empty((rows.shape[0], k))
+    for members, cols in groups:
+        digits = np.take(rows, cols, axis=1)
+        digits -= _ZERO
+        d = cols.shape[0] // members.shape[0]
+        by_place = digits.reshape(rows.shape[0], d, members.shape[0])
+        wide: type[np.signedinteger[Any]] = np.int32 if d <= 9 else np.int64  # 10**9 < 2**31
+        acc = by_place[:, 0].astype(wide)
+        for q in range(1, d):
+            acc *= 10
+            acc += by_place[:, q]
+        out[:, members] = acc
+    return out
+
+
+def _dispatch(
+    fixed: Sequence[_Fixed], u: npt.NDArray[np.uint8], starts: IntArray
+) -> list[tuple[_Fixed, IntArray]]:
+    """Which of the lines at `starts` of `u` (of one length) each of `fixed` may read: those with
+    dots where it has them. Every row is checked by the fixed layout all the same: this only spares
+    checking each row against every layout of its length (a dozen in a long log)."""
+    if len(fixed) == 1:
+        return [(fixed[0], np.arange(starts.shape[0]))]
+    cols = np.flatnonzero(np.logical_or.reduce([f.dots for f in fixed]))
+    signatures = np.packbits(u[starts[:, None] + cols] == _DOT, axis=1)
+    width = signatures.shape[1]
+    kinds, kind_of = np.unique(signatures.view(np.dtype((np.void, width))).ravel(), return_inverse=True)
+    by_kind: dict[bytes, list[_Fixed]] = {}
+    for f in fixed:
+        by_kind.setdefault(np.packbits(f.dots[cols]).tobytes(), []).append(f)
+    out: list[tuple[_Fixed, IntArray]] = []
+    for k, kind in enumerate(kinds):
+        candidates = by_kind.get(kind.tobytes(), [])
+        if candidates:
+            sub = np.flatnonzero(kind_of == k)
+            out.extend((f, sub) for f in candidates)
+    return out
 
 
 class _Out:
@@ -465,11 +508,9 @@ class DetrStdoutParser:
             self.skipped += 1
 
     def _batch(self, lines: Sequence[bytes], out: _Out) -> None:
-        joined = b"\n".join(lines)
-        skeletons = joined.translate(None, DIGITS_AND_DOT).split(b"\n")
-        offsets = np.zeros(len(lines) + 1, dtype=np.int64)
-        np.cumsum([len(line) + 1 for line in lines], out=offsets[1:])
-        ahead = self._prefetch(lines, skeletons, joined, offsets)
+        text = _Text(lines)
+        skeletons, ahead = self._prefetch(lines, text)
+        offsets = text.offsets
         k, n = 0, len(lines)
         while k < n:
             skeleton = skeletons[k]
@@ -490,7 +531,7 @@ class DetrStdoutParser:
                     parsed = _cut(done[1], k, j)
                 else:
                     parsed = _Parsed.empty(j - k, len(layout.plan.keys))
-                self._read_layout(layout, skeleton, joined, offsets[k : j + 1], lines[k:j], parsed, out)
+                self._read_layout(layout, skeleton, text, offsets[k : j + 1], lines[k:j], parsed, out)
             k = j
 
     def _learn(self, line: bytes, skeleton: bytes) -> Optional[_Layout]:
@@ -532,14 +573,14 @@ class DetrStdoutParser:
         self,
         layout: _Layout,
         skeleton: bytes,
-        joined: bytes,
+        text: _Text,
         offsets: IntArray,
         lines: Sequence[bytes],
         parsed: _Parsed,
         out: _Out,
     ) -> None:
         """Lines of one skeleton: those that match `layout` in bulk, the others one by one."""
-        self._parse(layout, skeleton, joined, offsets, lines, parsed)
+        self._parse(layout, skeleton, text, offsets, lines, parsed)
         k, n = 0, len(lines)
         while k < n:
             if parsed.row[k] < 0:
@@ -562,7 +603,7 @@ class DetrStdoutParser:
         self,
         layout: _Layout,
         skeleton: bytes,
-        joined: bytes,
+        text: _Text,
         offsets: IntArray,
         lines: Sequence[bytes],
         parsed: _Parsed,
@@ -577,7 +618,7 @@ class DetrStdoutParser:
             cuts = np.flatnonzero(sorted_lengths[1:] != sorted_lengths[:-1]) + 1
             for which in np.split(todo[order], cuts):
                 if which.shape[0] >= _FIXED_MIN:
-                    self._read_fixed(layout, skeleton, joined, offsets, lines, which, parsed)
+                    self._read_fixed(layout, skeleton, text, offsets, lines, which, parsed)
         left = np.flatnonzero(parsed.row < 0)
         if left.shape[0]:
             cuts = np.flatnonzero(np.diff(left) != 1) + 1
@@ -585,7 +626,7 @@ class DetrStdoutParser:
                 a, b = int(part[0]), int(part[-1]) + 1
                 if b - a < _SEARCH_MIN:
                     continue  # a few lines: the plain way costs less than numpy's calls
-                got = layout.read(joined, offsets[a : b + 1])
+                got = layout.read(text.joined, offsets[a : b + 1])
                 fit = np.flatnonzero(got.row >= 0)
                 where = a + fit
                 rows = got.row[fit]
@@ -596,38 +637,72 @@ class DetrStdoutParser:
                 parsed.row[where] = where
 
     def _prefetch(
-        self, lines: Sequence[bytes], skeletons: Sequence[bytes], joined: bytes, offsets: IntArray
-    ) -> dict[int, tuple[_Layout, _Parsed]]:
-        """The lines of known layouts, read by fixed layouts a (skeleton, length) at a time across
-        the whole batch: the fewer numpy calls, the faster (the groups of a skeleton are short)."""
-        buckets: dict[tuple[bytes, int], list[int]] = {}
-        previous, usable = b"", False
-        for k, skeleton in enumerate(skeletons):
-            if skeleton != previous:
-                layout = self._layouts.get(skeleton)
-                usable = layout is not None and layout.current(self._plans)
-                previous = skeleton
-            if usable:
-                buckets.setdefault((skeleton, len(lines[k])), []).append(k)
+        self, lines: Sequence[bytes], text: _Text
+    ) -> tuple[list[bytes], dict[int, tuple[_Layout, _Parsed]]]:
+        """The skeleton of every line, and the lines of known layouts read ahead across the whole
+        batch (the fewer numpy calls, the faster: the groups of a skeleton are short).
+
+        Lines that a known `_Fixed` reads are found by their length and bytes alone; only the
+        others are cut into skeletons, and those of a known layout read by fixed layouts a
+        (skeleton, length) at a time, learning new ones.
+        """
+        n = len(lines)
         out: dict[int, tuple[_Layout, _Parsed]] = {}
-        for (skeleton, _), which in buckets.items():
-            if len(which) < _FIXED_MIN:
+
+        def parsed_of(layout: _Layout) -> _Parsed:
+            entry = out.get(id(layout))
+            if entry is None:
+                entry = out[id(layout)] = (layout, _Parsed.empty(n, len(layout.plan.keys)))
+            return entry[1]
+
+        by_length: dict[int, list[_Fixed]] = {}
+        for (skeleton, length), fixed in self._fixed.items():
+            layout = self._layouts.get(skeleton)
+            if layout is not None and layout.current(self._plans):
+                by_length.setdefault(length, []).extend(f for f in fixed if f.layout is layout)
+        skeletons = np.empty(n, dtype=object)
+        read = np.zeros(n, dtype=np.bool_)
+        for length, fixed in by_length.items():
+            which = np.flatnonzero(text.lengths == length)
+            if not which.shape[0]:
+                continue
+            starts = text.offsets[which]
+            for f, sub in _dispatch(fixed, text.u, starts):
+                sub = sub[~read[which[sub]]]
+                if not sub.shape[0]:
+                    continue
+                lines_read = which[sub]
+                parsed = parsed_of(f.layout)
+                f.read(text.rows(starts[sub], f.width), parsed, lines_read)
+                lines_read = lines_read[parsed.row[lines_read] >= 0]
+                skeletons[lines_read] = f.skeleton
+                read[lines_read] = True
+        rest = np.flatnonzero(~read)
+        if rest.shape[0] == n:
+            skeletons[:] = text.joined.translate(None, DIGITS_AND_DOT).split(b"\n")[:n]
+        elif rest.shape[0]:
+            picked = [lines[k] for k in rest.tolist()]
+            skeletons[rest] = b"\n".join(picked).translate(None, DIGITS_AND_DOT).split(b"\n")
+        buckets: dict[tuple[bytes, int], list[int]] = {}
+        for k in rest.tolist():
+            skeleton = skeletons[k]
+            layout = self._layouts.get(skeleton)
+            if layout is not None and layout.current(self._plans):
+                buckets.setdefault((skeleton, len(lines[k])), []).append(k)
+        for (skeleton, _), which_list in buckets.items():
+            if len(which_list) < _FIXED_MIN:
                 continue
             layout = self._layouts[skeleton]
             assert layout is not None
-            entry = out.get(id(layout))
-            if entry is None:
-                entry = out[id(layout)] = (layout, _Parsed.empty(len(lines), len(layout.plan.keys)))
-            self._read_fixed(
-                layout, skeleton, joined, offsets, lines, np.asarray(which, dtype=np.int64), entry[1]
-            )
-        return out
+            which = np.asarray(which_list, dtype=np.int64)
+            self._read_fixed(layout, skeleton, text, text.offsets, lines, which, parsed_of(layout))
+        return skeletons.tolist(), out
 
     def _read_fixed(
         self,
         layout: _Layout,
         skeleton: bytes,
-        joined: bytes,
+        text: _Text,
         offsets: IntArray,
         lines: Sequence[bytes],
         which: IntArray,
@@ -644,16 +719,17 @@ class DetrStdoutParser:
             if k >= len(known):
                 first = int(which[0])
                 fixed = None
-                if tried < _FIXED_VARIANTS and layout.read(joined, offsets[first : first + 2]).row[0] >= 0:
-                    fixed = _Fixed.of(layout, lines[first])
+                if (
+                    tried < _FIXED_VARIANTS
+                    and layout.read(text.joined, offsets[first : first + 2]).row[0] >= 0
+                ):
+                    fixed = _Fixed.of(layout, lines[first], skeleton)
                 tried += 1
                 if fixed is None:
                     which = which[1:]  # an odd line: the plain way reads it
                     continue
                 known.append(fixed)
-            # the lines gathered into a matrix by the C join, not by an index per byte
-            flat = np.frombuffer(b"".join([lines[i] for i in which.tolist()]), dtype=np.uint8)
-            known[k].read(flat.reshape(which.shape[0], -1), parsed, which)
+            known[k].read(text.rows(offsets[which], known[k].width), parsed, which)
             which = which[parsed.row[which] < 0]
         if len(self._fixed) >= _LAYOUT_LIMIT:
             self._fixed.clear()
