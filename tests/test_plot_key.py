@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from plotext import _utility as ut
 
+from detr_watch.analysis import decimate_minmax
 from detr_watch.render import plot
 
 
@@ -87,3 +88,18 @@ def test_different_pictures_have_different_keys() -> None:
     e = plot.figure([plot.Trace(x, np.sin(x / 10), None, 37, "braille")], 60, 11)  # size
     keys = [f.key for f in (a, b, c, d, e) if f is not None]
     assert len(set(keys)) == 5
+
+
+def test_minmax_is_decimate_minmax() -> None:
+    rng = np.random.default_rng(5)
+    for trial in range(500):
+        n = int(rng.integers(1, 3000))
+        x = np.sort(rng.random(n) * 1000)
+        if trial % 3 == 0:
+            x = np.round(x)  # repeated steps
+        y = rng.standard_normal(n)
+        if trial % 4 == 0:
+            y = np.round(y)  # ties for the min and the max
+        buckets = int(rng.integers(1, 200))
+        got, want = plot.minmax(x, y, buckets), decimate_minmax(x, y, buckets)
+        assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1]), trial
