@@ -9,10 +9,8 @@ points faint beneath it. What is drawn is derived from the whole stored history 
 from __future__ import annotations
 
 import functools
-from typing import Any, NamedTuple, Optional, Sequence
+from typing import NamedTuple, Optional, Sequence
 
-import numpy as np
-import numpy.typing as npt
 from rich.color import Color as RichColor
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.segment import Segment
@@ -22,7 +20,7 @@ from rich.text import Text
 from detr_watch import curves
 from detr_watch.logs import Board
 from detr_watch.render import fmt, plot
-from detr_watch.render.history import run_starts
+from detr_watch.render.history import run_starts, series_key
 from detr_watch.render.memo import latest, memo
 from detr_watch.roles import smoothable
 from detr_watch.store import SeriesData, Snapshot
@@ -298,18 +296,9 @@ class Chart:
             if series is None:
                 parts.append(None)
                 continue
-            columns = (series.steps, series.values, series.runs, series.times, series.epochs)
-            arrays = [_owner(a) for a in columns]
+            arrays, key = series_key(series)
             alive.extend(arrays)
-            parts.append(
-                (
-                    len(series),
-                    tuple(id(a) for a in arrays),
-                    series.steps[-1:].tobytes() + series.values[-1:].tobytes(),
-                    run_starts(snap, series.axis),
-                    repr(first_time(snap)) if time_x else None,
-                )
-            )
+            parts.append((key, run_starts(snap, series.axis), repr(first_time(snap)) if time_x else None))
         return alive, tuple(parts)
 
     def _key(self) -> tuple[object, ...]:
@@ -319,10 +308,24 @@ class Chart:
         return (self.defn.title, self.defn.role, lines, labels, _view_key(self.view, self.defn.title))
 
     def derived(self, plain: bool = True) -> Derived:
-        """The traces and what the header says about them, cached on this chart's inputs and the
-        display options (not the size: `plot` decimates to the width it draws)."""
+        """The traces and what the header says about them. They hold copies of whole series, so one
+        is kept per chart, and only while the snapshots it came from live: an unchanged chart gets
+        its header and picture from their own caches, without them."""
         alive, inputs = self._inputs()
-        return latest(("traces", self._key(), plain), alive, inputs, lambda: Derived(*self.traces(plain)))
+        snaps = list({id(log.snapshot): log.snapshot for log in self.board}.values())
+        key = (self._key(), inputs, tuple(id(s) for s in snaps))
+        slot = ("traces", self.defn.title, self.defn.role, plain)
+        return latest(slot, alive + snaps, key, lambda: Derived(*self.traces(plain)))
+
+    def header(self, plain: bool = True) -> tuple[str, str, tuple[Entry, ...]]:
+        """The x unit, the notes on zoom and scale, the legend: cached on this chart's inputs."""
+        alive, inputs = self._inputs()
+
+        def compute() -> tuple[str, str, tuple[Entry, ...]]:
+            d = self.derived(plain)
+            return d.unit, d.notes, d.legend
+
+        return latest(("header", self._key(), plain), alive, inputs, compute)
 
     def picture(self, width: int, height: int, plain: bool = True) -> Picture:
         """The derived chart, cached on (this chart's inputs, the view options, the size)."""
@@ -360,10 +363,10 @@ class Chart:
                 "> " + clean(self.defn.title, 78), style=style, no_wrap=True, overflow="ellipsis", end=""
             )
         plain = console.no_color or console.color_system is None
-        d = self.derived(plain)
-        right = Text(f"x: {d.unit}" + (f" · {d.notes}" if d.notes else ""), style="dim")
-        legend = self.legend_text(d.legend)
-        own_row = bool(d.legend) and title.cell_len + legend.cell_len + right.cell_len + 4 > width
+        unit, notes, entries = self.header(plain)
+        right = Text(f"x: {unit}" + (f" · {notes}" if notes else ""), style="dim")
+        legend = self.legend_text(entries)
+        own_row = bool(entries) and title.cell_len + legend.cell_len + right.cell_len + 4 > width
         pic = self.picture(width, max(1, height - (2 if own_row and height >= 4 else 1)), plain)
         head = title.copy()
         if pic.legend and not own_row:
@@ -395,11 +398,6 @@ class Chart:
         for line in self.render_lines(console, options.max_width, height):
             yield from line
             yield Segment.line()
-
-
-def _owner(a: npt.NDArray[Any]) -> object:
-    """The array that owns `a`'s memory (a snapshot's arrays are views of the store's)."""
-    return a.base if isinstance(a.base, np.ndarray) else a
 
 
 def _fit(line: list[Segment], width: int, center: bool = False) -> list[Segment]:

@@ -24,7 +24,7 @@ from detr_watch.render import layout
 from detr_watch.render.chart import Chart, ChartDef, ChartLine, Lines
 from detr_watch.render.help import overlay
 from detr_watch.render.history import has_history, run_starts
-from detr_watch.render.memo import memo, remember
+from detr_watch.render.memo import latest, memo
 from detr_watch.render.panels import panel_lines
 from detr_watch.render.status import HEIGHT as STATUS_HEIGHT
 from detr_watch.render.status import NOT_A_LOG, WAITING, StatusBar
@@ -113,8 +113,14 @@ def chart_defs(board: Board, view: View) -> list[ChartDef]:
                 defs.append(ChartDef(clean(title, 80), "", lines(pairs)))
         return [d for d in defs if d.lines]
 
+    # the grid depends on which series each log has and their axes, not on their values: a new
+    # record keeps it
     key = ("chart_defs", view.metrics, view.stitched, tuple(log.label for log in board))
-    return remember(tuple(log.snapshot for log in board), key, compute)
+    return latest(key, (), _names_key(board, view.stitched), compute)
+
+
+def _names_key(board: Board, stitched: bool) -> tuple[tuple[tuple[str, str], ...], ...]:
+    return tuple(tuple(log_axes(log.snapshot, stitched).items()) for log in board)
 
 
 def table_names(board: Board, view: View) -> list[str]:
@@ -124,7 +130,7 @@ def table_names(board: Board, view: View) -> list[str]:
         return main_series(axes.keys(), axes)
 
     key = ("table_names", view.metrics, view.stitched)
-    return remember(tuple(log.snapshot for log in board), key, compute)
+    return latest(key, (), _names_key(board, True), compute)
 
 
 _ASCII_CHARS = str.maketrans(

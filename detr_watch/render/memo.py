@@ -20,12 +20,18 @@ from detr_watch.store import Snapshot
 T = TypeVar("T")
 KEEP = 4  # snapshots remembered (a paused view and the live one, with room to spare)
 REMEMBER = 128  # results of `remember`: a few pages of charts at a few sizes
+SLOTS = 1024  # results of `latest`: table rows, charts' headers and pictures at a few sizes
 
 _LOCK = threading.Lock()
 _MEMO: OrderedDict[int, tuple[weakref.ref[Snapshot], dict[Hashable, Any]]] = OrderedDict()
 _MANY: OrderedDict[Hashable, tuple[tuple[weakref.ref[Any], ...], Any]] = OrderedDict()
 _SLOTS: OrderedDict[Hashable, tuple[tuple[weakref.ref[Any], ...], Hashable, Any]] = OrderedDict()
 _STATS = {"computed": 0, "hits": 0}
+_DEAD = [False]  # set when an object a slot was kept for is gone: the next purge has work to do
+
+
+def _died(_: weakref.ref[Any]) -> None:
+    _DEAD[0] = True
 
 
 def memo(snapshot: Snapshot, key: Hashable, compute: Callable[[], T]) -> T:
@@ -87,9 +93,9 @@ def latest(slot: Hashable, alive: Sequence[object], key: Hashable, compute: Call
     with _LOCK:
         _STATS["computed"] += 1
         _purge()
-        _SLOTS[slot] = (tuple(weakref.ref(a) for a in alive), key, value)
+        _SLOTS[slot] = (tuple(weakref.ref(a, _died) for a in alive), key, value)
         _SLOTS.move_to_end(slot)
-        while len(_SLOTS) > REMEMBER:
+        while len(_SLOTS) > SLOTS:
             _SLOTS.popitem(last=False)
     return value
 
@@ -102,8 +108,10 @@ def _purge() -> None:
         del _MEMO[sid]
     for key in [key for key, (refs, _) in _MANY.items() if any(r() is None for r in refs)]:
         del _MANY[key]
-    for slot in [slot for slot, (refs, _, _) in _SLOTS.items() if any(r() is None for r in refs)]:
-        del _SLOTS[slot]
+    if _DEAD[0]:
+        _DEAD[0] = False
+        for slot in [slot for slot, (refs, _, _) in _SLOTS.items() if any(r() is None for r in refs)]:
+            del _SLOTS[slot]
 
 
 def stats() -> dict[str, int]:

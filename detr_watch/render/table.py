@@ -14,8 +14,8 @@ from rich.text import Text
 from detr_watch import analysis
 from detr_watch.logs import Board
 from detr_watch.render import fmt
-from detr_watch.render.history import history, run_starts
-from detr_watch.render.memo import memo
+from detr_watch.render.history import history, run_starts, series_key
+from detr_watch.render.memo import latest
 from detr_watch.roles import goal
 from detr_watch.store import SeriesData, Snapshot
 from detr_watch.text import clean
@@ -52,6 +52,15 @@ def row(series: SeriesData, snapshot: Snapshot, window: int) -> Row:
     return Row(
         fmt.value(last), fmt.change(change), analysis.direction(change, ref), best, math.isfinite(last)
     )
+
+
+def cached_row(series: SeriesData, snapshot: Snapshot, window: int) -> Row:
+    """`row`, kept while the series' points and the log's runs stay the same (a record of other
+    series, or a repaint, reuses it)."""
+    arrays, key = series_key(series)
+    starts = run_starts(snapshot, series.axis)
+    slot = ("row", series.name, window, key[1])
+    return latest(slot, arrays, (key, starts), functools.partial(row, series, snapshot, window))
 
 
 def shorten(name: str, width: int, ascii_only: bool = False) -> str:
@@ -145,10 +154,7 @@ class MetricsTable(_Lines):
         shown = _fitting(self.names, height)
         window = self.view.trend_window
         snap = self.snapshot
-        rows = [
-            memo(snap, ("row", n, window), functools.partial(row, snap.series[n], snap, window))
-            for n in shown
-        ]
+        rows = [cached_row(snap.series[n], snap, window) for n in shown]
         cells = [
             [
                 Text(r.last, style="" if r.last_finite else "bold red"),
@@ -191,7 +197,7 @@ class MultiTable(_Lines):
                 if s is None or len(s) == 0:
                     row_cells.append(Text("-", style="dim"))
                     continue
-                r = memo(snap, ("row", name, window), functools.partial(row, s, snap, window))
+                r = cached_row(s, snap, window)
                 arrow = arrows[r.direction] if r.trend else " "
                 row_cells.append(Text(f"{r.last} {arrow}", style="" if r.last_finite else "bold red"))
                 if mode is not None:
