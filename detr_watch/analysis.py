@@ -151,6 +151,9 @@ def stitch(
     keep = np.ones(n, dtype=bool)
     if n == 0:
         return keep
+    given: dict[int, float] = {} if starts is None else {int(r): float(s) for r, s in starts.items()}
+    if rs[0] == rs[-1] and len(given.keys() - {int(rs[0])}) == 0 and np.all(rs == rs[0]):
+        return keep  # one run, and no other run to cut it: the usual single-run log
     first: dict[int, float] = {}
     if np.all(rs[1:] >= rs[:-1]):  # the store's order: runs as contiguous blocks, no sort needed
         bounds = np.flatnonzero(np.r_[True, rs[1:] != rs[:-1], True])
@@ -158,11 +161,12 @@ def stitch(
     else:
         blocks = [(int(run), xs[rs == run]) for run in np.unique(rs).tolist()]
     for run, run_steps in blocks:
+        if run in given:
+            continue  # the log's first step of this run wins over the series' own
         run_steps = run_steps[np.isfinite(run_steps)]
         if run_steps.shape[0]:
             first[run] = float(run_steps.min())
-    if starts is not None:
-        first.update({int(r): float(s) for r, s in starts.items()})
+    first.update(given)
     if len(first) < 2:
         return keep
     limit = math.inf  # the first step of the runs after this one

@@ -184,6 +184,12 @@ def test_stitch_a_later_run_that_starts_earlier_cuts_every_earlier_run() -> None
     assert stitch([5, 6, 2, 3, 1], [0, 0, 1, 1, 2]).tolist() == [False, False, False, False, True]
 
 
+def test_stitch_log_run_starts_win_over_the_series_own_first_steps() -> None:
+    assert stitch([0, 1, 2], [0, 0, 0], {0: 0.0}).tolist() == [True, True, True]
+    # run 1's first step in the log is 6, though this series' first point in it is at 2
+    assert stitch([5, 6, 2, 3], [0, 0, 1, 1], {1: 6.0}).tolist() == [True, False, True, True]
+
+
 # --- ema (TensorBoard's debiased smoothing) -------------------------------------------------------
 
 
