@@ -16,10 +16,62 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from typing import BinaryIO, NamedTuple, Optional
+from typing import BinaryIO, Iterator, NamedTuple, Optional, Sequence, overload
 
 # How many bytes at the top of the file, and just before the read position, identify its content.
 _FINGERPRINT = 64
+
+
+class Lines(Sequence[bytes]):
+    """Complete lines as the text they were read in: split into `bytes` objects only when looked at.
+
+    Each of `parts` stands for `part.split(b"\\n")` (an empty part is one empty line). A parser
+    that reads many lines at once with numpy takes `parts` as they are (detr-stdout); to everyone
+    else this is a list of lines, which it equals.
+    """
+
+    __slots__ = ("parts", "_lines")
+
+    def __init__(self, parts: Optional[list[bytes]] = None) -> None:
+        self.parts: list[bytes] = parts if parts is not None else []
+        self._lines: Optional[list[bytes]] = None
+
+    def _split(self) -> list[bytes]:
+        if self._lines is None:
+            if len(self.parts) == 1:
+                self._lines = self.parts[0].split(b"\n")
+            else:
+                self._lines = [line for part in self.parts for line in part.split(b"\n")]
+        return self._lines
+
+    def __len__(self) -> int:
+        if self._lines is not None:
+            return len(self._lines)
+        return sum(part.count(b"\n") + 1 for part in self.parts)
+
+    @overload
+    def __getitem__(self, i: int) -> bytes: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[bytes]: ...
+
+    def __getitem__(self, i: int | slice) -> bytes | list[bytes]:
+        return self._split()[i]
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self._split())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Lines):
+            return self._split() == other._split()
+        if isinstance(other, list):
+            return self._split() == other
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # equal to a list, mutable like one
+
+    def __repr__(self) -> str:
+        return f"Lines({self._split()!r})"
 
 
 class Chunk(NamedTuple):
@@ -30,7 +82,7 @@ class Chunk(NamedTuple):
     """
 
     reset: bool
-    lines: list[bytes]
+    lines: Sequence[bytes]  # a `Lines`
     dropped: int = 0
 
 
@@ -40,32 +92,37 @@ class _Batch:
     def __init__(self) -> None:
         self.chunks: list[Chunk] = []
         self._reset = False
-        self._lines: list[bytes] = []
+        self._parts: list[bytes] = []
         self._dropped = 0
 
     def reset(self) -> None:
-        if self._lines or self._dropped:
+        if self._parts or self._dropped:
             self._flush()
         self._reset = True
 
     def add(self, lines: list[bytes]) -> None:
-        self._lines.extend(lines)
+        if lines:
+            self._parts.append(b"\n".join(lines))
+
+    def add_text(self, text: bytes) -> None:
+        """Lines joined by newlines (`text.split(b"\\n")`), kept as they are."""
+        self._parts.append(text)
 
     def drop(self, n: int) -> None:
         self._dropped += n
 
     def empty(self) -> bool:
-        return not (self.chunks or self._reset or self._lines or self._dropped)
+        return not (self.chunks or self._reset or self._parts or self._dropped)
 
     def done(self) -> list[Chunk]:
         self._flush()
         return self.chunks
 
     def _flush(self) -> None:
-        if self._reset or self._lines or self._dropped:
-            self.chunks.append(Chunk(self._reset, self._lines, self._dropped))
+        if self._reset or self._parts or self._dropped:
+            self.chunks.append(Chunk(self._reset, Lines(self._parts), self._dropped))
         self._reset = False
-        self._lines = []
+        self._parts = []
         self._dropped = 0
 
 
@@ -91,7 +148,7 @@ class Tailer:
         path: str | os.PathLike[str],
         *,
         max_line: int = 16 * 1024 * 1024,
-        read_size: int = 1 << 20,
+        read_size: int = 4 << 20,
     ) -> None:
         if max_line < 1 or read_size < 1:
             raise ValueError("max_line and read_size must be positive")
@@ -291,18 +348,21 @@ class Tailer:
             return
         block = self._partial + data[:last]
         self._offset = base + last + 1
-        lines = block.split(b"\n")
-        if len(block) > self._max_line:
-            kept = []
-            for line in lines:
-                if len(line) > self._max_line:
-                    batch.drop(len(line))
-                else:
-                    kept.append(line)
-            lines = kept
-        if b"\r" in block:
-            lines = [_strip_cr(line) for line in lines]
-        batch.add(lines)
+        if len(block) <= self._max_line and b"\r" not in block:
+            batch.add_text(block)  # no line to drop or strip: the lines stay one text
+        else:
+            lines = block.split(b"\n")
+            if len(block) > self._max_line:
+                kept = []
+                for line in lines:
+                    if len(line) > self._max_line:
+                        batch.drop(len(line))
+                    else:
+                        kept.append(line)
+                lines = kept
+            if b"\r" in block:
+                lines = [_strip_cr(line) for line in lines]
+            batch.add(lines)
         self._hold(data[last + 1 :], batch)
 
     def _hold(self, partial: bytes, batch: _Batch) -> None:

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from detr_watch.formats import detr_json, detr_stdout, feed_blocks
 from detr_watch.formats.numbers import decimals, digit_runs, integers
 from detr_watch.records import Record
+from detr_watch.tail import Lines
 
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -264,3 +265,25 @@ def test_lines_of_several_fixed_layouts_of_one_length_read_as_the_plain_path_rea
     bulk, plain = both("detr-stdout")
     same(bulk.feed(learn) + bulk.feed(lines), plain.feed(learn) + plain.feed(lines))
     assert len({length for _, length in bulk._fixed}) < sum(len(v) for v in bulk._fixed.values())
+
+
+@FUZZ
+@given(data=st.data())
+def test_console_text_as_the_tail_hands_it_over_reads_as_its_lines(data: st.DataObject) -> None:
+    # The tail hands over texts of lines (tail.Lines), which detr-stdout cuts itself with numpy.
+    lines = (DATA / "detr_stdout_FarjadAhmed_default_mha_10ep.txt").read_bytes().splitlines()[:400]
+    lines += [b"", console(120), b"", console(121)[:-3], console(122)]
+    cuts = sorted(set(data.draw(st.lists(st.integers(1, len(lines) - 1), max_size=8))))
+    parts = [b"\n".join(lines[a:b]) for a, b in zip([0, *cuts], [*cuts, len(lines)])]
+    bulk, plain = both("detr-stdout")
+    same(bulk.feed(Lines(parts)), plain.feed(lines))
+    assert (bulk.skipped, bulk.recognised, bulk.meta) == (plain.skipped, plain.recognised, plain.meta)
+
+
+def test_training_lines_at_the_very_end_of_the_text_read_as_the_plain_path_reads_them() -> None:
+    # Its bytes are read in rows a little wider than the line: past the end of the text they are zeros.
+    learn = [console(i) for i in range(100, 120)]
+    bulk, plain = both("detr-stdout")
+    for n in (1, 2, 5):
+        text = Lines([b"\n".join(console(i) for i in range(200, 200 + n))])
+        same(bulk.feed(learn) + bulk.feed(text), plain.feed(learn) + plain.feed(list(text)))

@@ -12,7 +12,7 @@ from conftest import DATA, shared_log
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from detr_watch.tail import Chunk, Tailer
+from detr_watch.tail import Chunk, Lines, Tailer
 
 STDOUT_LOG = "detr_stdout_FarjadAhmed_default_mha_10ep.txt"
 JSON_LOG = "detr_logtxt_Moqixis_object_detection_detr.txt"
@@ -382,3 +382,17 @@ def test_read_after_close_is_an_error(log: Path) -> None:
     assert not tailer.exists
     with pytest.raises(ValueError):
         tailer.read()
+
+
+def test_lines_are_the_text_as_read_and_equal_its_lines() -> None:
+    lines = Lines([b"a\nb", b"", b"c\r"])
+    assert len(lines) == 4 and lines == [b"a", b"b", b"", b"c\r"] and [b"a", b"b", b"", b"c\r"] == lines
+    assert lines[1] == b"b" and lines[-1] == b"c\r" and lines[1:3] == [b"b", b""]
+    assert Lines() == [] and len(Lines()) == 0 and lines != [b"a"]
+    assert lines.parts == [b"a\nb", b"", b"c\r"]  # what a bulk parser takes as it is
+
+
+def test_a_read_hands_over_the_text_it_read_uncut(log: Path) -> None:
+    log.write_bytes(b"one\ntwo\nthr")
+    (chunk,) = Tailer(log).read()
+    assert isinstance(chunk.lines, Lines) and chunk.lines.parts == [b"one\ntwo"]

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import re
 from operator import itemgetter
-from typing import Any, Callable, NamedTuple, Optional, Sequence
+from typing import Any, Callable, Iterator, NamedTuple, Optional, Sequence, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -55,7 +55,7 @@ _PLAN_LIMIT = 64
 _TOKEN = re.compile(rb"\S+")  # what bytes.split() splits on is what \s matches
 _RUN = re.compile(rb"[0-9.]+")
 # Lines are read in batches of about this many bytes, which bounds numpy's temporary arrays.
-_BATCH_BYTES = 4 << 20
+_BATCH_BYTES = 2 << 20
 _LAYOUT_LIMIT = 256
 _UNSEEN: Any = object()
 # Runs of this many lines of one length or more are tried with a `_Fixed` layout first.
@@ -242,29 +242,104 @@ class _Layout(NamedTuple):
 
 
 class _Text:
-    """A batch of lines as one buffer: line k is `joined[offsets[k] : offsets[k + 1] - 1]`.
+    """A batch of lines as one buffer: line k is `joined[offsets[k] : offsets[k + 1] - 1]`."""
 
-    Padded at the end, so that a window of a line's length rounded up to 8 bytes never runs past it.
-    """
+    def __init__(self, joined: bytes, offsets: IntArray) -> None:
+        self.joined = joined
+        self.u = np.frombuffer(joined, dtype=np.uint8)
+        self.offsets = offsets
+        self.lengths = np.diff(offsets) - 1
+        self._starts: Optional[list[int]] = None
 
-    def __init__(self, lines: Sequence[bytes]) -> None:
-        self.joined = b"\n".join([*lines, _PAD])
-        self.u = np.frombuffer(self.joined, dtype=np.uint8)
-        self.offsets = np.zeros(len(lines) + 1, dtype=np.int64)
-        np.cumsum([len(line) + 1 for line in lines], out=self.offsets[1:])
-        self.lengths = np.diff(self.offsets) - 1
+    @classmethod
+    def of_lines(cls, lines: Sequence[bytes]) -> _Text:
+        offsets = np.zeros(len(lines) + 1, dtype=np.int64)
+        np.cumsum([len(line) + 1 for line in lines], out=offsets[1:])
+        return cls(b"\n".join(lines), offsets)
+
+    @classmethod
+    def of_texts(cls, texts: Sequence[bytes]) -> _Text:
+        """From texts of lines joined by newlines (`tail.Lines.parts`): numpy finds the lines."""
+        joined = texts[0] if len(texts) == 1 else b"\n".join(texts)
+        newlines = np.flatnonzero(np.frombuffer(joined, dtype=np.uint8) == ord("\n"))
+        offsets = np.empty(newlines.shape[0] + 2, dtype=np.int64)
+        offsets[0] = 0
+        offsets[1:-1] = newlines + 1
+        offsets[-1] = len(joined) + 1
+        return cls(joined, offsets)
+
+    def __len__(self) -> int:
+        return int(self.offsets.shape[0]) - 1
+
+    def line(self, k: int) -> bytes:
+        if self._starts is None:
+            self._starts = self.offsets.tolist()
+        return self.joined[self._starts[k] : self._starts[k + 1] - 1]
 
     def rows(self, starts: IntArray, width: int) -> npt.NDArray[np.uint8]:
-        """The `width` bytes from each of `starts`, one row each (copied, C-contiguous)."""
-        windows = np.lib.stride_tricks.as_strided(
-            self.u, shape=(self.u.shape[0] - width + 1, width), strides=(1, 1), writeable=False
-        )
-        # fancy indexing on the first axis copies whole rows; np.take would copy `windows` first
-        rows: npt.NDArray[np.uint8] = windows[starts]
+        """The `width` bytes from each of `starts`, one row each (copied, C-contiguous), zeros past
+        the end of the buffer."""
+        u = self.u
+        past = starts > u.shape[0] - width
+        if not past.any():
+            return _windows(u, width)[starts]
+        rows = np.zeros((starts.shape[0], width), dtype=np.uint8)
+        inside = ~past
+        if inside.any():
+            rows[inside] = _windows(u, width)[starts[inside]]
+        for k in np.flatnonzero(past).tolist():
+            tail = u[int(starts[k]) :]
+            rows[k, : tail.shape[0]] = tail
         return rows
 
 
-_PAD = bytes(8)
+def _windows(u: npt.NDArray[np.uint8], width: int) -> npt.NDArray[np.uint8]:
+    """Every `width` bytes of `u` from every position, as rows of a matrix (a view: nothing copied).
+
+    Fancy indexing on its first axis copies whole rows; np.take would copy all of it first.
+    """
+    return np.lib.stride_tricks.as_strided(
+        u, shape=(u.shape[0] - width + 1, width), strides=(1, 1), writeable=False
+    )
+
+
+class _Lines(Sequence[bytes]):
+    """Lines `a` to `b` of a `_Text`, each cut out as `bytes` only when asked for (most are read
+    in bulk, from the buffer)."""
+
+    __slots__ = ("_text", "_a", "_b")
+
+    def __init__(self, text: _Text, a: int, b: int) -> None:
+        self._text, self._a, self._b = text, a, b
+
+    def __len__(self) -> int:
+        return self._b - self._a
+
+    @overload
+    def __getitem__(self, i: int) -> bytes: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> _Lines: ...
+
+    def __getitem__(self, i: int | slice) -> bytes | _Lines:
+        n = self._b - self._a
+        if isinstance(i, slice):
+            start, stop, step = i.indices(n)
+            if step != 1:
+                raise ValueError("only contiguous slices of lines")
+            return _Lines(self._text, self._a + start, self._a + max(start, stop))
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError(i)
+        return self._text.line(self._a + i)
+
+    def __iter__(self) -> Iterator[bytes]:
+        if self._b > self._a:
+            o = self._text.offsets
+            yield from self._text.joined[int(o[self._a]) : int(o[self._b]) - 1].split(b"\n")
+
+
 # Numbers of one digit count read together: (which numbers, their digit columns, digit-major).
 _Groups = tuple[tuple[IntArray, IntArray], ...]
 
@@ -466,14 +541,28 @@ class DetrStdoutParser:
         every other line, and any line that differs from its layout, is read by `_line`.
         """
         out = _Out()
+        # tail.Lines: the text as it was read, not yet cut into lines (numpy finds them)
+        parts = getattr(lines, "parts", None)
+        if isinstance(parts, list):
+            group: list[bytes] = []
+            size = 0
+            for part in parts:
+                group.append(part)
+                size += len(part) + 1
+                if size >= _BATCH_BYTES:
+                    self._batch(_Text.of_texts(group), out)
+                    group, size = [], 0
+            if group:
+                self._batch(_Text.of_texts(group), out)
+            return out.done()
         start, size = 0, 0
         for k, line in enumerate(lines):
             size += len(line) + 1
             if size >= _BATCH_BYTES:
-                self._batch(lines[start : k + 1], out)
+                self._batch(_Text.of_lines(lines[start : k + 1]), out)
                 start, size = k + 1, 0
         if start < len(lines):
-            self._batch(lines[start:], out)
+            self._batch(_Text.of_lines(lines[start:]), out)
         return out.done()
 
     def _line(self, line: bytes, out: list[Record]) -> None:
@@ -507,8 +596,8 @@ class DetrStdoutParser:
                     self.meta["epochs"] = epochs.group(1).decode()
             self.skipped += 1
 
-    def _batch(self, lines: Sequence[bytes], out: _Out) -> None:
-        text = _Text(lines)
+    def _batch(self, text: _Text, out: _Out) -> None:
+        lines = _Lines(text, 0, len(text))
         skeletons, ahead = self._prefetch(lines, text)
         offsets = text.offsets
         k, n = 0, len(lines)
@@ -688,7 +777,7 @@ class DetrStdoutParser:
             skeleton = skeletons[k]
             layout = self._layouts.get(skeleton)
             if layout is not None and layout.current(self._plans):
-                buckets.setdefault((skeleton, len(lines[k])), []).append(k)
+                buckets.setdefault((skeleton, int(text.lengths[k])), []).append(k)
         for (skeleton, _), which_list in buckets.items():
             if len(which_list) < _FIXED_MIN:
                 continue
