@@ -224,6 +224,8 @@ class SeriesStore:
         self._meta: dict[str, str] = {}
         self._snapshot: Optional[Snapshot] = None
         self._staged: Optional[SeriesStore] = None
+        # keys of a block -> the rows whose members were exactly their columns, in that order
+        self._shapes: dict[tuple[str, ...], tuple[_Rows, list[_Column]]] = {}
 
     @property
     def version(self) -> int:
@@ -261,6 +263,7 @@ class SeriesStore:
                 return
             with staged._lock:
                 self._columns = staged._columns
+                self._shapes = staged._shapes
                 self._runs = staged._runs
                 self._run_axis = staged._run_axis
                 self._records = staged._records
@@ -328,6 +331,11 @@ class SeriesStore:
             b.times if b.times is not None else nan,
             b.epochs if b.epochs is not None else nan,
         )
+        known = self._shapes.get(b.keys)
+        if known is not None and known[0].members == known[1]:
+            # A block of the keys of the last one (a console log's every block): no lookups.
+            known[0].extend(b, x, list(range(len(b.keys))))  # type: ignore[arg-type]
+            return
         columns = self._columns
         fresh: list[int] = []
         by_rows: dict[int, tuple[_Rows, list[int]]] = {}
@@ -349,6 +357,11 @@ class SeriesStore:
             for j in fresh:
                 columns[b.keys[j]] = _Column(b.axis, rows)
             rows.extend(b, x, fresh)  # type: ignore[arg-type]
+        mine = [columns[name] for name in b.keys]
+        if mine[0].rows.members == mine:
+            if len(self._shapes) >= 64:
+                self._shapes.clear()
+            self._shapes[b.keys] = (mine[0].rows, mine)
 
     def _count_runs(self, b: Block) -> None:
         runs = b.runs

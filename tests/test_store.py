@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -104,3 +105,26 @@ def test_coco_keypoint_stats_have_their_own_names() -> None:
     assert out["test_coco_eval_keypoints/AR"] == 0.65
     assert out["test_coco_eval_keypoints/ARl"] == 0.75
     assert "test_coco_eval_keypoints/APs" not in out and len(out) == 10
+
+
+def test_blocks_of_the_same_keys_after_a_split_and_a_commit_land_in_their_own_series() -> None:
+    from detr_watch.blocks import block
+
+    def ab(step: float, a: float, b: float) -> Any:
+        return block(("a", "b"), [[a, b]], [step], [0], "iter")
+
+    store = SeriesStore()
+    store.append_blocks([ab(0, 1, 2), ab(1, 3, 4)])
+    store.append_blocks([block(("a",), [[5]], [2], [0], "iter")])  # "a" parts from "b"
+    store.append_blocks([ab(3, 6, 7)])
+    snap = store.snapshot().series
+    assert snap["a"].values.tolist() == [1, 3, 5, 6] and snap["b"].values.tolist() == [2, 4, 7]
+    assert snap["b"].steps.tolist() == [0, 1, 3]
+    store = SeriesStore()
+    store.append_blocks([ab(5, 1, 2), ab(6, 3, 4)])  # the tail, shown while the history is read
+    store.stage()
+    store.append_blocks([ab(0, 10, 20)])
+    store.commit_stage()
+    store.append_blocks([ab(1, 11, 21)])  # into the committed history, not the shown tail's columns
+    snap = store.snapshot().series
+    assert snap["a"].values.tolist() == [10, 11] and snap["b"].values.tolist() == [20, 21]
