@@ -28,6 +28,7 @@ Definitions (the README repeats them):
 
 from __future__ import annotations
 
+import bisect
 import functools
 import math
 from typing import NamedTuple, Optional
@@ -99,7 +100,10 @@ def relative_improvement(
     NaN with fewer than 2 finite points, a zero step span, or a zero reference value.
     """
     _check_goal(goal)
-    xs, ys = finite_points(steps, values)
+    return _relative_improvement(*finite_points(steps, values), goal, fraction)
+
+
+def _relative_improvement(xs: FloatArray, ys: FloatArray, goal: str, fraction: float) -> float:
     if xs.shape[0] < 2:
         return _NAN
     first, last_step = float(xs[0]), float(xs[-1])
@@ -166,24 +170,40 @@ def plateau_index(
     steady descent still counts once it adds up. None unless at least `min_points` values follow.
     """
     _check_goal(goal)
-    ys = _finite_only(_as_float(values))
-    if ys.shape[0] == 0:
-        return None
+    return _plateau_index(_finite_only(_as_float(values)), goal, tol, min_points)
+
+
+def _plateau_index(ys: FloatArray, goal: str, tol: float, min_points: int) -> Optional[int]:
     n = ys.shape[0]
+    if n == 0:
+        return None
+    if tol >= 0.0:
+        # With tol >= 0 a gain is better than every value before it: earlier gains are references
+        # it beat or worse, and a value that was no gain against some reference is worse than the
+        # next gain against it. So only new records (of the running min or max) are candidates.
+        best = np.minimum.accumulate(ys) if goal == "min" else np.maximum.accumulate(ys)
+        ahead = ys[1:] < best[:-1] if goal == "min" else ys[1:] > best[:-1]
+        del best
+        where = np.flatnonzero(ahead) + 1
+        del ahead
+    else:
+        where = np.arange(1, n)
+    candidates = ys[where]
     ref = float(ys[0])
     last_gain = 0
     # The next gain is searched in blocks that double while none is found: close to one pass over
-    # the values however many gains there are. For "min" the gain is ref - value, the same float
-    # as (-value) - (-ref) on the negated series.
-    i, block = 1, 256
-    while i < n:
-        chunk = ys[i : i + block]
+    # the candidates however many gains there are. For "min" the gain is ref - value, the same
+    # float as (-value) - (-ref) on the negated series.
+    i, block, m = 0, 256, candidates.shape[0]
+    while i < m:
+        chunk = candidates[i : i + block]
         gain = ref - chunk if goal == "min" else chunk - ref
         hit = np.flatnonzero(gain > tol * abs(ref))
         if hit.shape[0]:
-            last_gain = i + int(hit[0])
+            i += int(hit[0])
+            last_gain = int(where[i])
             ref = float(ys[last_gain])
-            i, block = last_gain + 1, 256
+            i, block = i + 1, 256
         else:
             i += block
             block *= 2
@@ -215,20 +235,28 @@ def trailing_median(values: npt.ArrayLike, window: int) -> FloatArray:
     ys = _as_float(values)
     n = ys.shape[0]
     out = np.empty(n)
-    if n == 0:
-        return out
-    full = min(window, n)
-    for i in range(full - 1):
-        out[i] = np.median(ys[: i + 1])
+    _prefix_medians(ys[: min(window - 1, n)], out)  # the points with fewer than `window` values so far
     if n < window:
-        out[n - 1] = np.median(ys)
-    elif window % 2 and window <= _NETWORK_MAX_WINDOW:
+        return out
+    if window % 2 and window <= _NETWORK_MAX_WINDOW:
         _odd_window_medians(ys, window, out[window - 1 :])
     else:
         windows = np.lib.stride_tricks.sliding_window_view(ys, window)
         for a in range(0, windows.shape[0], _CHUNK):  # a chunk at a time: no window-times-n copy
             out[window - 1 + a : window - 1 + a + _CHUNK] = np.median(windows[a : a + _CHUNK], axis=1)
     return out
+
+
+def _prefix_medians(ys: FloatArray, out: FloatArray) -> None:
+    """out[i] = np.median(ys[: i + 1]) for each i (a short prefix), the values kept sorted as they come."""
+    seen: list[float] = []
+    for i, y in enumerate(ys.tolist()):
+        if math.isnan(y):
+            out[i : ys.shape[0]] = _NAN  # every later prefix holds it too
+            return
+        bisect.insort(seen, y)
+        half = (i + 1) // 2
+        out[i] = seen[half] if i % 2 == 0 else (seen[half - 1] + seen[half]) / 2.0
 
 
 # Odd windows up to this size go through the selection network; longer or even ones through np.median.
@@ -238,10 +266,11 @@ _CHUNK = 16384  # elements per array in a chunked pass: its few dozen temporarie
 
 @functools.cache
 def _middle_pair_network(n: int) -> tuple[tuple[int, int, bool, bool], ...]:
-    """Steps that leave the two middle order statistics of n wires on wires n // 2 - 1 and n // 2.
+    """Steps that leave the two middle order statistics of n wires (n even) on wires n // 2 - 1 and n // 2.
 
     Batcher's odd-even merge sort for the next power of two, without the comparators that touch a
-    wire >= n (those wires would hold +inf and never move), pruned backwards: a step (a, b, lo, hi)
+    wire >= n (those wires would hold +inf and never move) and without its first layer, which sorts
+    the pairs (0, 1), (2, 3), ... (the caller sorts them), pruned backwards: a step (a, b, lo, hi)
     puts min(wire a, wire b) on a when `lo` and their max on b when `hi`, only what a later step or
     an output reads.
     """
@@ -249,7 +278,7 @@ def _middle_pair_network(n: int) -> tuple[tuple[int, int, bool, bool], ...]:
     while size < n:
         size *= 2
     pairs = []
-    p = 1
+    p = 2
     while p < size:
         k = p
         while k >= 1:
@@ -286,7 +315,12 @@ def _odd_window_medians(ys: FloatArray, window: int, out: FloatArray) -> None:
     network = _middle_pair_network(window - 1)
     for a in range(0, cores, _CHUNK):
         b = min(cores, a + _CHUNK)
-        wires = [ys[2 * a + 1 + t : 2 * b + 1 + t : 2] for t in range(window - 1)]
+        # the pair (2t, 2t + 1) of core k is the first pair of core k + t: sort each pair once
+        first, second = ys[2 * a + 1 : 2 * (b + h) - 1 : 2], ys[2 * a + 2 : 2 * (b + h) : 2]
+        low, high = np.minimum(first, second), np.maximum(first, second)
+        wires = []
+        for t in range(h):
+            wires += [low[t : t + b - a], high[t : t + b - a]]
         for i, j, lo, hi in network:
             w_i, w_j = wires[i], wires[j]
             if lo:
@@ -362,7 +396,10 @@ def spike_indices(
     "Worse" is above for goal "min" and below for "max". No spikes when the residuals do not vary.
     """
     _check_goal(goal)
-    ys = _finite_only(_as_float(values))
+    return _spike_indices(_finite_only(_as_float(values)), goal, window, k, min_history)
+
+
+def _spike_indices(ys: FloatArray, goal: str, window: int, k: float, min_history: int) -> IntArray:
     first = min_history - 1
     if ys.shape[0] <= first:
         return np.empty(0, dtype=np.int64)
@@ -392,6 +429,49 @@ def spike_steps(
     xs, ys = finite_points(steps, values)
     out: FloatArray = xs[spike_indices(ys, goal, window, k)]
     return out
+
+
+class HistoryStats(NamedTuple):
+    """The statistics of one history that `summary` reports per series (defined above).
+
+    Without a goal, or without finite points, only `points` and `trend` are computed: the floats
+    are NaN and `spike_steps` is None.
+    """
+
+    points: int
+    trend: Fit
+    best: float
+    step_of_best: float
+    improvement: float
+    plateau_start: float
+    spike_steps: Optional[FloatArray]
+
+
+def history_stats(steps: npt.ArrayLike, values: npt.ArrayLike, goal: Optional[str]) -> HistoryStats:
+    """`recent_trend`, best value, `relative_improvement`, `plateau_start` and `spike_steps` at once.
+
+    The same numbers as those functions with their default settings, with the finite points
+    picked once instead of once per statistic.
+    """
+    xs, ys = finite_points(steps, values)
+    n = int(xs.shape[0])
+    k = max(TREND_MIN_POINTS, math.ceil(TREND_FRACTION * n))
+    trend = linear_fit(xs[-k:], ys[-k:])
+    if goal is None or n == 0:
+        return HistoryStats(n, trend, _NAN, _NAN, _NAN, _NAN, None)
+    _check_goal(goal)
+    i = int(np.argmin(ys) if goal == "min" else np.argmax(ys))
+    plateau = _plateau_index(ys, goal, PLATEAU_TOL, PLATEAU_MIN_POINTS)
+    spikes: FloatArray = xs[_spike_indices(ys, goal, SPIKE_WINDOW, SPIKE_K, SPIKE_MIN_HISTORY)]
+    return HistoryStats(
+        points=n,
+        trend=trend,
+        best=float(ys[i]),
+        step_of_best=float(xs[i]),
+        improvement=_relative_improvement(xs, ys, goal, IMPROVEMENT_FRACTION),
+        plateau_start=_NAN if plateau is None else float(xs[plateau]),
+        spike_steps=spikes,
+    )
 
 
 def match_steps(

@@ -288,3 +288,40 @@ def test_match_steps_same_disjoint_and_empty() -> None:
     assert xs.shape == a.shape == b.shape == (0,)
     xs, a, b = stats.match_steps([], [], [1.0], [1.0])
     assert xs.shape == a.shape == b.shape == (0,)
+
+
+def test_trailing_median_nan_in_the_first_points() -> None:
+    out = stats.trailing_median([1.0, NAN, 3.0, 4.0, 5.0], 3)
+    assert out[0] == 1.0 and np.isnan(out[1:4]).all() and out[4] == 4.0
+
+
+@pytest.mark.parametrize("tol", [0.0, 0.05, -0.5])
+def test_plateau_matches_the_definition_for_any_tolerance(tol: float) -> None:
+    rng = np.random.default_rng(7)
+    loss = 5.0 / (1.0 + np.arange(2000) / 200.0) + rng.normal(0.0, 0.1, 2000)
+    for goal, values in (("min", loss), ("max", -loss)):
+        expected = _plateau_reference(values.tolist(), goal, tol)
+        got = stats.plateau_index(values, goal, tol, min_points=0)
+        assert got == expected
+
+
+def test_history_stats_equals_the_separate_statistics() -> None:
+    steps = np.arange(40.0)
+    values = np.r_[10.0 / (1.0 + steps[:20]), np.full(20, 0.4)]  # falls to step 20, then flat
+    values[30] = 3.4
+    values[5] = NAN
+    h = stats.history_stats(steps, values, "min")
+    assert h.points == 39
+    assert h.trend == stats.recent_trend(steps, values)
+    assert (h.best, h.step_of_best) == (0.4, 20.0)
+    assert h.improvement == stats.relative_improvement(steps, values, "min") == 0.0
+    assert h.plateau_start == stats.plateau_start(steps, values, "min") == 20.0
+    assert h.spike_steps is not None and h.spike_steps.tolist() == [30.0]
+    assert h.spike_steps.tolist() == stats.spike_steps(steps, values, "min").tolist()
+
+
+def test_history_stats_without_a_goal_or_points() -> None:
+    h = stats.history_stats([0.0, 1.0, 2.0], [1.0, 2.0, 3.0], None)
+    assert h.points == 3 and h.trend.slope == 1.0 and h.spike_steps is None and math.isnan(h.best)
+    empty = stats.history_stats([0.0], [NAN], "max")
+    assert empty.points == 0 and empty.spike_steps is None and math.isnan(empty.plateau_start)
