@@ -92,7 +92,10 @@ def curves(
     w = min(max(smoothing, 0.0), MAX_SMOOTHING)
     out: list[Curve] = []
     for run, idx in parts:
-        x, raw = xs[idx], series.values[idx]
+        if idx.shape[0] == xs.shape[0]:  # every point, in order: no copy of the whole history
+            x, raw = xs, series.values
+        else:
+            x, raw = xs[idx], series.values[idx]
         y = ema(raw, w) if w > 0 else raw
         ok = np.isfinite(x) & np.isfinite(y)
         if not ok.any():

@@ -79,3 +79,27 @@ def test_frames_after_records_are_the_frames_from_scratch() -> None:
             memo.clear()
             assert cached == render(Dashboard(store.snapshot(), view, NOW), 120, 40, color=True)
             render(Dashboard(store.snapshot(), view, NOW), 120, 40, color=True)  # warm the caches again
+
+
+def test_best_values_and_nan_counts_follow_new_records() -> None:
+    """The table's best column and the status line's NaN count are extended over new points only:
+    after new bests, ties and NaN they say what a frame from scratch says."""
+    rng = np.random.default_rng(4)
+    store = store_of(
+        [
+            Record(float(i), {"train_loss": 2.0 + float(rng.random()), "train_class_error": 50.0}, axis=ITER)
+            for i in range(500)
+        ]
+    )
+    view = View(title="log")
+    memo.clear()
+    render(Dashboard(store.snapshot(), view, NOW), 160, 48)
+    for k, loss in enumerate([1.5, 1.5, float("nan"), 9.0, 1.2]):
+        record = Record(500.0 + k, {"train_loss": loss, "train_class_error": 40.0 + k}, axis=ITER)
+        store.append([record], NOW + k)
+        cached = render(Dashboard(store.snapshot(), view, NOW), 160, 48)
+        memo.clear()
+        assert cached == render(Dashboard(store.snapshot(), view, NOW), 160, 48)
+        render(Dashboard(store.snapshot(), view, NOW), 160, 48)
+    print(cached)
+    assert "1 NaN/Inf value" in cached and "1.2000 @504" in cached

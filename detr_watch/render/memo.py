@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 import weakref
 from collections import OrderedDict
-from typing import Any, Callable, Hashable, Sequence, TypeVar
+from typing import Any, Callable, Hashable, Optional, Sequence, TypeVar
 
 from detr_watch.store import Snapshot
 
@@ -94,6 +94,38 @@ def latest(slot: Hashable, alive: Sequence[object], key: Hashable, compute: Call
         _STATS["computed"] += 1
         _purge()
         _SLOTS[slot] = (tuple(weakref.ref(a, _died) for a in alive), key, value)
+        _SLOTS.move_to_end(slot)
+        while len(_SLOTS) > SLOTS:
+            _SLOTS.popitem(last=False)
+    return value
+
+
+def grow(
+    slot: Hashable,
+    alive: Sequence[object],
+    key: Hashable,
+    n: int,
+    full: Callable[[], T],
+    more: Callable[[int, T], T],
+) -> T:
+    """A result over the first `n` points of append-only arrays (`alive`, named by `key`), kept in
+    `slot` with the count it covers: the same key with more points calls `more(covered, previous)`
+    for the points after `covered` instead of `full()` over all of them."""
+    with _LOCK:
+        hit = _SLOTS.get(slot)
+        prev: Optional[tuple[int, T]] = None
+        if hit is not None and all(r() is a for r, a in zip(hit[0], alive)):
+            stored = hit[1]
+            if isinstance(stored, tuple) and stored[:2] == ("grown", key) and stored[2] <= n:
+                prev = (stored[2], hit[2])
+    if prev is not None and prev[0] == n:
+        _STATS["hits"] += 1
+        return prev[1]
+    value = more(*prev) if prev is not None else full()
+    with _LOCK:
+        _STATS["computed"] += 1
+        _purge()
+        _SLOTS[slot] = (tuple(weakref.ref(a, _died) for a in alive), ("grown", key, n), value)
         _SLOTS.move_to_end(slot)
         while len(_SLOTS) > SLOTS:
             _SLOTS.popitem(last=False)

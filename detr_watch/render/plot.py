@@ -81,8 +81,10 @@ def segments(x: FloatArray, y: FloatArray) -> list[tuple[FloatArray, FloatArray]
     """The finite stretches of a line, split where y is NaN (a gap); +-Inf points are dropped."""
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
-    gap = np.isnan(y)
     keep = np.isfinite(x) & np.isfinite(y)
+    if keep.all():  # the usual line, which `curves` made finite: no copy
+        return [(x, y)] if x.shape[0] else []
+    gap = np.isnan(y)
     if not gap.any():
         return [(x[keep], y[keep])] if keep.any() else []
     # a run of kept points between gaps is one segment; starts where a kept point follows a gap

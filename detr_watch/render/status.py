@@ -13,8 +13,9 @@ from detr_watch import alerts, progress
 from detr_watch.analysis import count_nonfinite
 from detr_watch.logs import Board, Log
 from detr_watch.render import fmt
-from detr_watch.render.memo import memo
-from detr_watch.store import Snapshot
+from detr_watch.render.history import series_key
+from detr_watch.render.memo import grow, memo
+from detr_watch.store import SeriesData, Snapshot
 from detr_watch.text import clean
 from detr_watch.view import PANEL_TITLES, View
 
@@ -71,6 +72,19 @@ def position(snapshot: Snapshot, view: View) -> list[tuple[str, str]]:
     return parts
 
 
+def nonfinite(series: SeriesData) -> int:
+    """How many NaN/Inf values the series holds, counted over its new points only."""
+    arrays, key = series_key(series)
+    return grow(
+        ("nonfinite", series.name, key[1]),
+        arrays,
+        None,
+        len(series),
+        lambda: count_nonfinite(series.values),
+        lambda covered, counted: counted + count_nonfinite(series.values[covered:]),
+    )
+
+
 def _log_parts(log: Log, view: View, now: float, multi: bool) -> list[tuple[str, str, int]]:
     """(text, style, priority): the lowest priority goes first when the line is too long."""
     snap = log.snapshot
@@ -110,7 +124,7 @@ def _log_parts(log: Log, view: View, now: float, multi: bool) -> list[tuple[str,
         out.append((_plural(snap.skipped_lines, "skipped line"), "yellow", 2))
     if dropped:
         out.append((f"{clean(dropped, 20)} of over-long lines skipped", "red", 4))
-    bad = memo(snap, "nonfinite", lambda: sum(count_nonfinite(s.values) for s in snap.series.values()))
+    bad = memo(snap, "nonfinite", lambda: sum(nonfinite(s) for s in snap.series.values()))
     if bad:
         out.append((_plural(bad, "NaN/Inf value"), "red", 4))
     return out

@@ -6,16 +6,18 @@ import functools
 import math
 from typing import NamedTuple, Optional, Sequence
 
+import numpy as np
 from rich.cells import cell_len, set_cell_size
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.segment import Segment
 from rich.text import Text
 
 from detr_watch import analysis
+from detr_watch.analysis import FloatArray
 from detr_watch.logs import Board
 from detr_watch.render import fmt
-from detr_watch.render.history import history, run_starts, series_key
-from detr_watch.render.memo import latest
+from detr_watch.render.history import RunStarts, history, run_starts, series_key
+from detr_watch.render.memo import grow, latest
 from detr_watch.roles import goal
 from detr_watch.store import SeriesData, Snapshot
 from detr_watch.text import clean
@@ -37,21 +39,59 @@ class Row(NamedTuple):
 
 def row(series: SeriesData, snapshot: Snapshot, window: int) -> Row:
     """The cells of one series, over its history stitched across restarts."""
-    steps, values = history(series, run_starts(snapshot, series.axis))
+    starts = run_starts(snapshot, series.axis)
+    steps, values = history(series, starts)
     if values.shape[0] == 0:
         return Row("-", "", 0, "-", True)
     last = float(values[-1])
-    change = analysis.trend(steps, values, window)
-    ref, _ = analysis.last_finite(values, steps)
+    # the newest points only: trend and the last finite value look no further back, and a whole
+    # history of 100k points a series would cost milliseconds a row
+    tail = _finite_tail(steps, values, window)
+    change = analysis.trend(steps[-tail:], values[-tail:], window)
+    ref, _ = analysis.last_finite(values[-tail:], steps[-tail:])
     mode = goal(series.name)
     best = "-"
     if mode is not None:
-        b, at = analysis.best(values, steps, mode)
+        b, at = _best(series, starts, steps, values, mode)
         if not math.isnan(b):
             best = f"{fmt.value(b)} @{fmt.step(at)}"
     return Row(
         fmt.value(last), fmt.change(change), analysis.direction(change, ref), best, math.isfinite(last)
     )
+
+
+def _finite_tail(steps: FloatArray, values: FloatArray, count: int) -> int:
+    """How many of the last points hold the last `count` finite ones (all of them if fewer)."""
+    n = int(values.shape[0])
+    k = min(n, 2 * count)
+    while k < n and np.count_nonzero(np.isfinite(values[-k:]) & np.isfinite(steps[-k:])) < count:
+        k = min(n, 4 * k)
+    return k
+
+
+def _best(
+    series: SeriesData, starts: RunStarts, steps: FloatArray, values: FloatArray, mode: str
+) -> tuple[float, float]:
+    """`analysis.best` over the history; when it is the series as stored (no restart cut it), kept
+    with the points it covers and extended over the new ones only."""
+
+    def full() -> tuple[float, float]:
+        return analysis.best(values, steps, mode)
+
+    if steps is not series.steps or values is not series.values:
+        return full()
+
+    def more(covered: int, previous: tuple[float, float]) -> tuple[float, float]:
+        b, at = analysis.best(values[covered:], steps[covered:], mode)
+        if math.isnan(b):
+            return previous
+        if math.isnan(previous[0]) or (b < previous[0] if mode == "min" else b > previous[0]):
+            return b, at
+        return previous  # the earliest on ties
+
+    arrays, key = series_key(series)
+    slot = ("best", series.name, mode, key[1])
+    return grow(slot, arrays, starts, len(series), full, more)
 
 
 def cached_row(series: SeriesData, snapshot: Snapshot, window: int) -> Row:
