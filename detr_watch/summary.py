@@ -92,29 +92,27 @@ def history_stats(s: SeriesData, starts: Optional[dict[int, float]] = None) -> d
     """The statistics added to each series: best, improvement, trend, plateau, spikes, non-finite."""
     steps, values = history(s, starts)
     g = goal(s.name)
-    xs, ys = stats.finite_points(steps, values)
+    h = stats.history_stats(steps, values, g)
     finite = np.isfinite(s.values)
     first_bad = None if finite.all() else int(np.argmin(finite))  # argmin: the first False
     out: dict[str, Any] = {
         "goal": g,
-        "history_points": int(xs.shape[0]),
+        "history_points": h.points,
         "first_nonfinite_step": None if first_bad is None else _num(float(s.steps[first_bad])),
     }
-    fit = stats.recent_trend(xs, ys)
+    fit = h.trend
     out.update(slope=_num(fit.slope), slope_stderr=_num(fit.stderr), slope_points=fit.points)
-    if g is None or xs.shape[0] == 0:
+    if g is None or h.spike_steps is None:
         out.update(best=None, step_of_best=None, improvement_last_10pct=None, plateau_start=None, spikes=None)
         out["spike_steps"] = None
         return out
-    i = int(np.argmin(ys) if g == "min" else np.argmax(ys))
-    spikes = stats.spike_steps(xs, ys, g)
     out.update(
-        best=_num(float(ys[i])),
-        step_of_best=_num(float(xs[i])),
-        improvement_last_10pct=_num(stats.relative_improvement(xs, ys, g)),
-        plateau_start=_num(stats.plateau_start(xs, ys, g)),
-        spikes=int(spikes.shape[0]),
-        spike_steps=[float(x) for x in spikes[:MAX_SPIKE_STEPS]],
+        best=_num(h.best),
+        step_of_best=_num(h.step_of_best),
+        improvement_last_10pct=_num(h.improvement),
+        plateau_start=_num(h.plateau_start),
+        spikes=int(h.spike_steps.shape[0]),
+        spike_steps=[float(x) for x in h.spike_steps[:MAX_SPIKE_STEPS]],
     )
     return out
 
@@ -331,6 +329,19 @@ def _layer_key(label: str) -> tuple[int, str]:
     return (int(m.group(1) or m.group(2)) if m else -1, label)
 
 
+def _last_common(h: _Histories, a: str, b: str) -> Optional[tuple[float, float, float]]:
+    """(step, a, b) at the last step where both series are finite, as `stats.match_steps` pairs them."""
+    xa, ya = h.arrays(a)
+    xb, yb = h.arrays(b)
+    if xa.shape[0] and xb.shape[0] and xa[-1] == xb[-1] and xa[-1] == xa.max() and xb[-1] == xb.max():
+        # both end at their largest step, and the last entry of a step is the value it keeps
+        return float(xa[-1]), float(ya[-1]), float(yb[-1])
+    xs, va, vb = stats.match_steps(xa, ya, xb, yb)
+    if xs.shape[0] == 0:
+        return None
+    return float(xs[-1]), float(va[-1]), float(vb[-1])
+
+
 def aux_layers(h: _Histories, names: list[str]) -> dict[str, Any]:
     """For each main loss with per-decoder-layer copies: how far each copy is above the final layer."""
     out: dict[str, Any] = {}
@@ -346,14 +357,14 @@ def aux_layers(h: _Histories, names: list[str]) -> dict[str, Any]:
             continue
         entry: dict[str, Any] = {}
         for label, aux in sorted(copies, key=lambda c: _layer_key(c[0])):
-            xs, final, other = stats.match_steps(*h.arrays(name), *h.arrays(aux))
-            if xs.shape[0] == 0:
+            last = _last_common(h, name, aux)
+            if last is None:
                 entry[label] = {"series": aux, "step": None, "difference": None, "excess": None}
                 continue
-            f, a = float(final[-1]), float(other[-1])
+            step, f, a = last
             entry[label] = {
                 "series": aux,
-                "step": _num(float(xs[-1])),
+                "step": _num(step),
                 "difference": _num(a - f),
                 "excess": _num((a - f) / abs(f)) if f != 0 else None,
             }
