@@ -116,12 +116,17 @@ def prepare(trace: Trace, width: int) -> list[tuple[FloatArray, FloatArray]]:
     return out
 
 
+_LOOP_FROM = 800  # points a column from which decimate_minmax's loop over the columns is faster
+
+
 def minmax(x: FloatArray, y: FloatArray, n_buckets: int) -> tuple[FloatArray, FloatArray]:
-    """`analysis.decimate_minmax` for the finite, ascending points of one segment, without its Python
-    loop over the columns (which cost 2 ms a chart): the points with the lowest and the highest y
-    of each column (the first on ties), and the first and the last point, in x order."""
+    """`analysis.decimate_minmax` for the finite, ascending points of one segment: the points with
+    the lowest and the highest y of each column (the first on ties), and the first and the last
+    point, in x order. Its loop costs ~10 us a column; this costs ~17 ns a point, so it takes the
+    lines of fewer than `_LOOP_FROM` points a column (0.2 against 0.5-0.8 ms at 1,200 points) and
+    leaves the long ones to the loop (1.3 against 3 ms at 178k)."""
     n = x.shape[0]
-    if n <= 2 * n_buckets or n_buckets < 1 or bool(np.any(x[1:] < x[:-1])):
+    if n <= 2 * n_buckets or n_buckets < 1 or n > _LOOP_FROM * n_buckets or bool(np.any(x[1:] < x[:-1])):
         return decimate_minmax(x, y, max(1, n_buckets))
     lo, hi = float(x[0]), float(x[-1])
     edges = lo + (hi - lo) * np.arange(1, n_buckets) / n_buckets
