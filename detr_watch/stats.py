@@ -336,16 +336,17 @@ def _odd_window_medians(ys: FloatArray, window: int, out: FloatArray) -> None:
             np.minimum(np.maximum(extra, c1[: e - a]), c2[: e - a], out=out[2 * a + 1 : 2 * e + 1 : 2])
 
 
-def median(values: npt.ArrayLike) -> float:
+def median(values: npt.ArrayLike, overwrite_input: bool = False) -> float:
     """`np.median` of a 1-D array (the same float), in one partition instead of np.median's three.
 
-    NaN when empty or when any value is NaN, as np.median (without its warning).
+    NaN when empty or when any value is NaN, as np.median (without its warning). With
+    `overwrite_input` a float64 array is reordered in place instead of copied.
     """
     a = _as_float(values)
-    n = a.shape[0]
-    if n == 0 or np.isnan(a).any():
+    if a.shape[0] == 0 or np.isnan(a).any():
         return _NAN
-    return _median_in_place(a.copy())
+    in_place = overwrite_input and isinstance(values, np.ndarray) and np.shares_memory(a, values)
+    return _median_in_place(a if in_place else a.copy())
 
 
 def _median_in_place(a: FloatArray) -> float:

@@ -158,7 +158,10 @@ def _main_names(names: list[str]) -> list[str]:
 def _median_ratio(h: _Histories, a: str, b: str) -> float:
     _, va, vb = stats.match_steps(*h.arrays(a), *h.arrays(b))
     ok = vb != 0
-    return stats.median(va[ok] / vb[ok]) if ok.any() else math.nan
+    if not ok.any():
+        return math.nan
+    ratio = va / vb if ok.all() else va[ok] / vb[ok]
+    return stats.median(ratio, overwrite_input=True)
 
 
 def _sum_at(h: _Histories, names: list[str], steps: FloatArray) -> FloatArray:
@@ -199,7 +202,14 @@ def _union(arrays: list[FloatArray]) -> FloatArray:
 
 def _median_rel_error(a: FloatArray, b: FloatArray) -> float:
     ok = np.isfinite(a) & np.isfinite(b) & (b != 0)
-    return stats.median(np.abs(a[ok] - b[ok]) / np.abs(b[ok])) if ok.any() else math.inf
+    if not ok.any():
+        return math.inf
+    if not ok.all():
+        a, b = a[ok], b[ok]
+    err = np.subtract(a, b)
+    np.abs(err, out=err)
+    err /= np.abs(b)
+    return stats.median(err, overwrite_input=True)
 
 
 def component_shares(h: _Histories, names: list[str]) -> dict[str, Any]:
@@ -245,6 +255,7 @@ def component_shares(h: _Histories, names: list[str]) -> dict[str, Any]:
         for v in sums.values():
             ok &= np.isfinite(v)
         n = int(ok.sum())
+        every = n == ok.shape[0]  # then the arrays as they are, not copies picked by the mask
         entry: dict[str, Any] = {
             "total": total_name,
             "points": n,
@@ -255,7 +266,7 @@ def component_shares(h: _Histories, names: list[str]) -> dict[str, Any]:
         for role in COMPONENTS:
             if role not in sums:
                 continue
-            share = sums[role][ok] / total[ok]
+            share = sums[role] / total if every else sums[role][ok] / total[ok]
             covered += share
             entry["components"][role] = {
                 "series": comps[role],

@@ -256,6 +256,8 @@ def test_median_is_np_median() -> None:
     values = np.array([3.0, 1.0, 2.0, 0.0])
     stats.median(values)
     assert values.tolist() == [3.0, 1.0, 2.0, 0.0]  # not reordered
+    assert stats.median(values, overwrite_input=True) == 1.5
+    assert sorted(values.tolist()) == [0.0, 1.0, 2.0, 3.0] and values.tolist() != [3.0, 1.0, 2.0, 0.0]
 
 
 def test_robust_sd_nonfinite() -> None:
