@@ -261,7 +261,8 @@ def _prefix_medians(ys: FloatArray, out: FloatArray) -> None:
 
 # Odd windows up to this size go through the selection network; longer or even ones through np.median.
 _NETWORK_MAX_WINDOW = 31
-_CHUNK = 16384  # elements per array in a chunked pass: its few dozen temporaries stay small (128 KB each)
+# Elements per array in a chunked pass: 64 KB temporaries (178k points, window 11: 2.4 ms; 128 KB: 3.1 ms).
+_CHUNK = 8192
 
 
 @functools.cache
