@@ -160,6 +160,7 @@ class Chart:
         self.board = board
         self.view = view
         self.focused = focused  # under the cursor: the title is shown reversed
+        self._found: Optional[tuple[list[object], tuple[object, ...]]] = None
 
     def _series(self, line: ChartLine) -> Optional[SeriesData]:
         if line.series is not None:
@@ -276,6 +277,11 @@ class Chart:
         return traces, plot.Axes(log_y, ylim), unit, " · ".join(notes), tuple(legend + old_legend)
 
     def _inputs(self) -> tuple[list[object], tuple[object, ...]]:
+        if self._found is None:  # a Chart lives for one frame: its board does not change under it
+            self._found = self._find_inputs()
+        return self._found
+
+    def _find_inputs(self) -> tuple[list[object], tuple[object, ...]]:
         """What this chart's traces are derived from, as (objects held weakly, key): per line, its
         series' arrays (the store appends past a snapshot's end and never rewrites what a snapshot
         shows, so the same arrays and length are the same points), the runs on its axis and the

@@ -17,7 +17,7 @@ from detr_watch.analysis import FloatArray
 from detr_watch.logs import Board
 from detr_watch.render import fmt
 from detr_watch.render.history import RunStarts, history, run_starts, series_key
-from detr_watch.render.memo import grow, latest
+from detr_watch.render.memo import grow, latest, memo
 from detr_watch.roles import goal
 from detr_watch.store import SeriesData, Snapshot
 from detr_watch.text import clean
@@ -96,7 +96,7 @@ def _best(
 
 def cached_row(series: SeriesData, snapshot: Snapshot, window: int) -> Row:
     """`row`, kept while the series' points and the log's runs stay the same (a record of other
-    series, or a repaint, reuses it)."""
+    series reuses it; a repaint finds it by snapshot, which is cheaper still)."""
     arrays, key = series_key(series)
     starts = run_starts(snapshot, series.axis)
     slot = ("row", series.name, window, key[1])
@@ -194,7 +194,10 @@ class MetricsTable(_Lines):
         shown = _fitting(self.names, height)
         window = self.view.trend_window
         snap = self.snapshot
-        rows = [cached_row(snap.series[n], snap, window) for n in shown]
+        rows = [
+            memo(snap, ("row", n, window), functools.partial(cached_row, snap.series[n], snap, window))
+            for n in shown
+        ]
         cells = [
             [
                 Text(r.last, style="" if r.last_finite else "bold red"),
@@ -237,7 +240,7 @@ class MultiTable(_Lines):
                 if s is None or len(s) == 0:
                     row_cells.append(Text("-", style="dim"))
                     continue
-                r = cached_row(s, snap, window)
+                r = memo(snap, ("row", name, window), functools.partial(cached_row, s, snap, window))
                 arrow = arrows[r.direction] if r.trend else " "
                 row_cells.append(Text(f"{r.last} {arrow}", style="" if r.last_finite else "bold red"))
                 if mode is not None:
