@@ -27,8 +27,9 @@ from typing import NamedTuple, Optional
 
 import numpy as np
 
-from detr_watch.analysis import ema, stitch
+from detr_watch.analysis import ema, percentiles, stitch
 from detr_watch.roles import parse_name
+from detr_watch.stats import median
 from detr_watch.store import FloatArray, Snapshot
 
 RECENT = 5
@@ -112,10 +113,10 @@ def spike_at(values: FloatArray) -> Optional[int]:
         prev = prev[np.isfinite(prev)]
         if prev.shape[0] < SPIKE_MIN_POINTS:
             continue
-        q25, med, q75 = (float(q) for q in np.percentile(prev, (25, 50, 75)))
+        q25, med, q75 = percentiles(prev, (25, 50, 75))
         # MAD is 0 when over half the points are equal (a loss alternating between two values):
         # the interquartile range keeps such a series from crying wolf
-        sd = max(1.4826 * float(np.median(np.abs(prev - med))), (q75 - q25) / 1.349)
+        sd = max(1.4826 * median(np.abs(prev - med), overwrite_input=True), (q75 - q25) / 1.349)
         if y - med > SPIKE_K * sd and y - med > SPIKE_MIN_RISE * abs(med):
             return i
     return None

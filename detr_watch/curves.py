@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from detr_watch.analysis import FloatArray, ema, stitch
+from detr_watch.analysis import percentiles as percentile_values
 from detr_watch.store import SeriesData
 from detr_watch.view import MAX_SMOOTHING
 
@@ -157,7 +158,7 @@ def robust_range(
         return None
     if log:
         values = np.log10(values)
-    lo, hi = (float(v) for v in np.percentile(values, percentiles))
+    lo, hi = percentile_values(values, percentiles)
     if not hi > lo:
         return None
     pad = (hi - lo) * 0.05

@@ -14,6 +14,7 @@ from detr_watch.analysis import (
     direction,
     ema,
     last_finite,
+    percentiles,
     stitch,
     trend,
 )
@@ -253,3 +254,26 @@ def test_ema_does_not_modify_its_input() -> None:
     before = ys.copy()
     out = ema(ys, 0.6)
     assert np.array_equal(ys, before) and out.shape == ys.shape
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [1.0],
+        [2.0, 1.0],
+        [3.0, 1.0, 2.0, 2.0],
+        [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7],
+        [5.0, 5.0, 5.0, 1e300, -1e-300],
+    ],
+)
+def test_percentiles_are_numpys_floats(values: list[float]) -> None:
+    qs = (0, 5, 25, 50, 75, 95, 100, 33.3)
+    assert percentiles(np.array(values), qs) == [float(v) for v in np.percentile(values, qs)]
+
+
+def test_percentiles_of_random_samples_with_ties_are_numpys_floats() -> None:
+    rng = np.random.default_rng(7)
+    for n in range(1, 40):
+        for values in (rng.normal(size=n), rng.integers(0, 3, size=n).astype(float)):
+            qs = (5, 25, 50, 75, 95)
+            assert percentiles(values, qs) == [float(v) for v in np.percentile(values, qs)]

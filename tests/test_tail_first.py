@@ -134,3 +134,21 @@ def test_live_ingest_shows_the_tail_then_swaps_the_history_in(
     assert any(x.endswith("%") for x in loading)  # the history's progress was there to show
     assert snap.runs == whole.runs and snap.skipped_lines == whole.skipped_lines
     assert {k: len(s) for k, s in snap.series.items()} == {k: len(s) for k, s in whole.series.items()}
+
+
+def test_a_first_frame_does_not_import_numpy_ma(tmp_path: Path) -> None:
+    """np.median, np.percentile and np.unique import numpy.ma on their first call (16 ms, a twentieth
+    of a first frame): the frame's own code uses stats.median, analysis.percentiles and masks."""
+    import subprocess
+
+    path = tmp_path / "train.log"
+    gen_logs().write_console(path, 5_000_000, iters=700)  # big enough to be read from its tail
+    code = (
+        "import sys, io\n"
+        "from detr_watch.cli import run\n"
+        f"argv = ['--once', '--width', '160', '--height', '48', {str(path)!r}]\n"
+        "rc = run(argv, io.StringIO(), sys.stderr)\n"
+        "print(rc, 'numpy.ma' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["0", "False"]
