@@ -57,7 +57,7 @@ def load(source: Source, store: SeriesStore, *, allow_waiting: bool = False) -> 
 def load_tail(source: Source, store: SeriesStore, nbytes: Optional[int] = None) -> bool:
     """Only the end of a big log into `store`, for a frame that cannot wait for the history.
 
-    The store's meta "partial" says what was read ("last 4 MB of 300 MB"). False, with the store
+    The store's meta "partial" says what was read ("last 2.1 MB of 300 MB"). False, with the store
     untouched, when the file is not big enough for that to matter or its tail holds no records:
     then `load` reads it whole.
     """
