@@ -15,28 +15,13 @@ from typing import Any, Optional
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from plain import PlainJson
 
 from detr_watch.formats import detr_json, feed_blocks
 from detr_watch.formats.base import json_object
 from detr_watch.records import Record
 
 COCO = [0.42, 0.6, 0.45, 0.2, 0.46, 0.6, 0.33, 0.53, 0.57, 0.35, 0.6, 0.77]
-
-
-class Plain(detr_json.DetrJsonParser):
-    """The parser with no plans: every object goes through `numeric_fields`."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._shapes = _NoShapes()
-
-
-class _NoShapes(dict):  # type: ignore[type-arg]
-    def get(self, key: Any, default: Any = None) -> Any:
-        return None
-
-    def __setitem__(self, key: Any, value: Any) -> None:
-        pass
 
 
 def line(epoch: Any = 0, **extra: Any) -> bytes:
@@ -76,7 +61,7 @@ def read(parser: detr_json.DetrJsonParser, lines: list[bytes], cuts: list[int]) 
 
 
 def check(lines: list[bytes], cuts: Optional[list[int]] = None) -> list[Record]:
-    bulk, plain = detr_json.create(), Plain()
+    bulk, plain = detr_json.create(), PlainJson()
     got, want = read(bulk, lines, cuts or []), plain.feed(lines)
     print(repr(got[:3]), repr(want[:3]))
     assert repr(got) == repr(want)
@@ -188,7 +173,7 @@ def test_a_coco_list_that_became_null_or_a_number_is_no_crash() -> None:
 
 
 def test_a_reset_starts_a_new_run_in_the_middle_of_alike_lines() -> None:
-    bulk, plain = detr_json.create(), Plain()
+    bulk, plain = detr_json.create(), PlainJson()
     first = [line(i) for i in range(5)]
     for p in (bulk, plain):
         p.feed(first)

@@ -17,6 +17,7 @@ import pytest
 from conftest import DATA, shared_log
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from plain import PlainJson, PlainStdout
 
 from detr_watch.formats import detr_json, detr_stdout, feed_blocks
 from detr_watch.formats.numbers import decimals, digit_runs, integers
@@ -24,25 +25,6 @@ from detr_watch.records import Record
 from detr_watch.tail import Lines
 
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-
-
-class PlainStdout(detr_stdout.DetrStdoutParser):
-    def _learn(self, line: bytes, skeleton: bytes) -> Any:
-        return None
-
-
-class PlainJson(detr_json.DetrJsonParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self._shapes = _NoShapes()
-
-
-class _NoShapes(dict):  # type: ignore[type-arg]
-    def get(self, key: Any, default: Any = None) -> Any:
-        return None
-
-    def __setitem__(self, key: Any, value: Any) -> None:
-        pass
 
 
 def same(got: list[Record], want: list[Record]) -> None:
