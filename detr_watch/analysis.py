@@ -13,7 +13,7 @@ A result that cannot be computed (no finite point) is NaN, never an exception.
 from __future__ import annotations
 
 import math
-from typing import Mapping, Optional, Sequence
+from typing import Mapping, NamedTuple, Optional, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -187,37 +187,114 @@ def ema(values: npt.ArrayLike, weight: float) -> FloatArray:
     whose finite values all equal the first is returned unchanged. The result is TensorBoard's loop
     (`last = last * w + (1 - w) * y; emit last / (1 - w ** n)`) computed a block at a time.
     """
+    return ema_state(values, weight).values
+
+
+class EmaState(NamedTuple):
+    """`ema` of the first `covered` values, with what `ema_more` needs to extend it over more."""
+
+    values: FloatArray  # ema(values[:covered], weight)
+    weight: float  # clamped
+    covered: int
+    finite: int  # finite values among the covered ones
+    constant: bool  # every finite value equals `first` (or none is finite): `values` is the input
+    first: float
+    start: int  # where the block being filled begins (the loop form: `covered`)
+    done: int  # finite values before `start`: a multiple of the block length
+    carry: float  # `last` (not debiased) after those `done` values
+
+
+def ema_state(values: npt.ArrayLike, weight: float) -> EmaState:
+    """`ema(values, weight)` and the state to extend it with `ema_more`."""
     ys = _as_float(values)
-    out = ys.copy()
     w = min(max(float(weight), 0.0), 1.0)
     finite = np.isfinite(ys)
-    if not finite.any() or np.all(ys[finite] == ys[finite][0]):
-        return out
     y = ys[finite]
-    n = y.shape[0]
+    n = int(ys.shape[0])
+    if y.shape[0] == 0 or np.all(y == y[0]):
+        first = float(y[0]) if y.shape[0] else _NAN
+        return EmaState(ys.copy(), w, n, int(y.shape[0]), True, first, 0, 0, 0.0)
+    return _ema_from(ys, finite, y, w, n, float(y[0]), 0, 0, 0.0, None)
+
+
+def ema_more(values: npt.ArrayLike, weight: float, previous: EmaState) -> EmaState:
+    """`ema_state(values, weight)` where `previous` is the state of a prefix of `values` (the points
+    it covers are the same): the same floats, computed over the points from the last block boundary
+    on. A series constant so far that gets a different value is recomputed whole."""
+    ys = _as_float(values)
+    w = min(max(float(weight), 0.0), 1.0)
+    n = int(ys.shape[0])
+    if w != previous.weight or previous.covered > n:
+        return ema_state(ys, w)
+    if previous.covered == n:
+        return previous
+    if previous.constant:
+        new = ys[previous.covered :]
+        y = new[np.isfinite(new)]
+        first = previous.first if previous.finite else float(y[0]) if y.shape[0] else _NAN
+        if not np.all(y == first):
+            return ema_state(ys, w)
+        out = np.concatenate((previous.values, new))
+        return previous._replace(values=out, covered=n, finite=previous.finite + int(y.shape[0]), first=first)
+    a = previous.start
+    tail = ys[a:]
+    finite = np.isfinite(tail)
+    return _ema_from(
+        ys, finite, tail[finite], w, n, previous.first, a, previous.done, previous.carry, previous.values
+    )
+
+
+def _ema_from(
+    ys: FloatArray,
+    finite: npt.NDArray[np.bool_],
+    y: FloatArray,
+    w: float,
+    n: int,
+    first: float,
+    start: int,
+    done: int,
+    carry: float,
+    before: Optional[FloatArray],
+) -> EmaState:
+    """The state over `ys` whose points before `start` are smoothed in `before` (when start > 0);
+    `finite` is the mask of ys[start:] and `y` its finite values, the ones after the first `done`."""
+    total = done + int(y.shape[0])
     if w == 1.0:
-        out[finite] = 0.0  # `last` never leaves 0 and the spec emits it undebiased
-        return out
-    if w < _LOOP_BELOW:
-        out[finite] = _ema_loop(y, w)
-        return out
-    # Within a block, last_j = w^(j+1) * (carry + (1 - w) * sum_{i<=j} y_i / w^(i+1)): a cumulative
-    # sum instead of a Python loop. Blocks are short enough that w^-(block) stays far from overflow.
-    block = max(1, min(_MAX_BLOCK, int(_MAX_EXPONENT / -math.log10(w))))
-    powers = w ** np.arange(1, min(block, n) + 1)
-    smoothed = np.empty(n)
-    carry = 0.0
-    for a in range(0, n, block):
-        chunk = y[a : a + block]
-        p = powers[: chunk.shape[0]]
-        last = p * (carry + (1.0 - w) * np.cumsum(chunk / p))
-        smoothed[a : a + chunk.shape[0]] = last
-        carry = float(last[-1])
-    # 1 - w^k is exactly 1.0 in float64 once w^k < 1e-17: only the first points need debiasing
-    m = min(n, int(17.0 / -math.log10(w)) + 2)
-    smoothed[:m] /= 1.0 - w ** np.arange(1, m + 1)
-    out[finite] = smoothed
-    return out
+        smoothed = np.zeros(y.shape[0])  # `last` never leaves 0 and the spec emits it undebiased
+        boundary, carry = total, 0.0
+    elif w < _LOOP_BELOW:
+        smoothed, carry = _ema_loop(y, w, done, carry)
+        boundary = total
+    else:
+        # Within a block, last_j = w^(j+1) * (carry + (1 - w) * sum_{i<=j} y_i / w^(i+1)): a cumulative
+        # sum instead of a Python loop. Blocks are short enough that w^-(block) stays far from
+        # overflow. They start at multiples of `block` (so a continued series gets the same floats).
+        block = max(1, min(_MAX_BLOCK, int(_MAX_EXPONENT / -math.log10(w))))
+        powers = w ** np.arange(1, min(block, total) + 1)
+        smoothed = np.empty(y.shape[0])
+        boundary = done
+        for a in range(0, y.shape[0], block):
+            chunk = y[a : a + block]
+            p = powers[: chunk.shape[0]]
+            last = p * (carry + (1.0 - w) * np.cumsum(chunk / p))
+            smoothed[a : a + chunk.shape[0]] = last
+            if chunk.shape[0] == block:
+                carry = float(last[-1])
+                boundary = done + a + block
+        # 1 - w^k is exactly 1.0 in float64 once w^k < 1e-17: only the first points need debiasing
+        m = min(total, int(17.0 / -math.log10(w)) + 2)
+        if done < m:
+            smoothed[: m - done] /= 1.0 - w ** np.arange(done + 1, m + 1)
+    out = np.empty(n)
+    if start:
+        assert before is not None
+        out[:start] = before[:start]
+    part = ys[start:].copy()
+    part[finite] = smoothed
+    out[start:] = part
+    k = boundary - done  # the finite values of ys[start:] before the new boundary
+    new_start = start if k == 0 else start + int(np.flatnonzero(finite)[k - 1]) + 1
+    return EmaState(out, w, n, total, False, first, new_start, boundary, carry)
 
 
 # Below this weight the block form would need blocks of one point: loop instead (nobody smooths so little).
@@ -226,13 +303,13 @@ _MAX_BLOCK = 1024
 _MAX_EXPONENT = 250.0  # w^-block <= 1e250: far from float64 overflow for any loss value
 
 
-def _ema_loop(y: FloatArray, w: float) -> FloatArray:
+def _ema_loop(y: FloatArray, w: float, done: int = 0, last: float = 0.0) -> tuple[FloatArray, float]:
+    """The loop over `y`, the finite values after the first `done`, from `last` after those."""
     out = np.empty_like(y)
-    last = 0.0
     for i in range(y.shape[0]):
         last = last * w + (1.0 - w) * float(y[i])
-        out[i] = last / (1.0 - w ** (i + 1))
-    return out
+        out[i] = last / (1.0 - w ** (done + i + 1))
+    return out, last
 
 
 def percentiles(values: FloatArray, qs: Sequence[float]) -> list[float]:

@@ -13,6 +13,8 @@ from detr_watch.analysis import (
     decimate_minmax,
     direction,
     ema,
+    ema_more,
+    ema_state,
     last_finite,
     percentiles,
     stitch,
@@ -247,6 +249,80 @@ def test_ema_in_blocks_equals_tensorboards_loop(weight: float, n: int) -> None:
     assert np.array_equal(np.isnan(got), np.isnan(expected))
     ok = ~np.isnan(expected)
     np.testing.assert_allclose(got[ok], expected[ok], rtol=1e-10, atol=1e-12)
+
+
+def test_ema_more_continues_by_hand() -> None:
+    # w = 0.5 over [1, 3] then [5]: the same floats as ema([1, 3, 5]) (1, 7/3, 27/7 by hand above)
+    state = ema_more([1.0, 3.0, 5.0], 0.5, ema_state([1.0, 3.0], 0.5))
+    assert state.values.tobytes() == ema([1.0, 3.0, 5.0], 0.5).tobytes()
+    assert (state.covered, state.finite, state.constant) == (3, 3, False)
+
+
+def test_ema_more_passes_nonfinite_through() -> None:
+    state = ema_more([2.0, 4.0, NAN, 1.0, INF], 0.6, ema_state([2.0, 4.0], 0.6))
+    assert state.values.tobytes() == ema([2.0, 4.0, NAN, 1.0, INF], 0.6).tobytes()
+    assert state.finite == 3
+
+
+def test_ema_more_keeps_a_constant_series_until_a_value_differs() -> None:
+    state = ema_more([NAN, 2.0, 2.0, NAN, 2.0], 0.9, ema_state([NAN, 2.0], 0.9))
+    assert state.constant and np.array_equal(state.values, [NAN, 2.0, 2.0, NAN, 2.0], equal_nan=True)
+    state = ema_more([NAN, 2.0, 2.0, NAN, 2.0, 4.0], 0.9, state)  # recomputed whole
+    assert not state.constant
+    assert state.values.tobytes() == ema([NAN, 2.0, 2.0, NAN, 2.0, 4.0], 0.9).tobytes()
+
+
+def test_ema_more_edge_weights_and_no_new_points() -> None:
+    assert ema_more([1.0, 3.0, 5.0], 1.0, ema_state([1.0, 3.0], 1.0)).values.tolist() == [0.0, 0.0, 0.0]
+    assert ema_more([1.0, 3.0, 5.0], 0.0, ema_state([1.0, 3.0], 0.0)).values.tolist() == [1.0, 3.0, 5.0]
+    state = ema_state([1.0, 3.0], 0.6)
+    assert ema_more([1.0, 3.0], 0.6, state) is state
+    # another weight, or fewer points than covered: recomputed, never a stale result
+    assert ema_more([1.0, 3.0], 0.5, state).values.tobytes() == ema([1.0, 3.0], 0.5).tobytes()
+    assert ema_more([1.0], 0.6, state).values.tolist() == [1.0]
+
+
+def test_ema_more_recomputes_only_from_the_last_block_boundary() -> None:
+    ys = np.linspace(3.0, 1.0, 3000)
+    state = ema_state(ys[:2500], 0.9)
+    assert state.start == state.done == 2048  # two blocks of 1024 points complete, the third not
+    # poison what lies before the boundary: a continuation must not read those points again
+    poisoned = ys.copy()
+    poisoned[: state.start] = NAN
+    got = ema_more(poisoned, 0.9, state).values
+    assert got.tobytes() == ema(ys, 0.9).tobytes()
+
+
+def _series(rng: np.random.Generator, n: int) -> np.ndarray:
+    ys = rng.normal(size=n) * 10.0 ** float(rng.integers(-3, 4))
+    kind = int(rng.integers(4))
+    if kind == 1:
+        ys[: int(rng.integers(n + 1))] = 2.5  # a constant prefix
+    elif kind == 2:
+        ys[:] = 1.0
+    elif kind == 3:
+        ys = np.round(ys)
+    bad = rng.random(n) < rng.choice([0.0, 0.01, 0.3, 1.0])
+    ys[bad] = rng.choice([NAN, INF, -INF], size=int(bad.sum()))
+    return ys
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_ema_more_in_random_chunks_equals_ema_of_the_whole(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    for _ in range(12):
+        n = int(rng.choice([0, 1, 2, 1023, 1024, 1025, int(rng.integers(0, 5001))]))
+        ys = _series(rng, n)
+        for weight in (0.0, 0.0005, 0.6, 0.9, 0.99, 0.999, 1.0):
+            state = ema_state(ys[:0], weight)
+            covered = 0
+            while covered < n:
+                covered = min(n, covered + int(rng.choice([1, 3, 100, 1024, 2000])))
+                state = ema_more(ys[:covered], weight, state)
+                whole = ema(ys[:covered], weight)
+                assert np.array_equal(state.values, whole, equal_nan=True)
+                assert state.values.tobytes() == whole.tobytes(), (n, weight, covered)
+            assert state.values.tobytes() == ema(ys, weight).tobytes()
 
 
 def test_ema_does_not_modify_its_input() -> None:
