@@ -27,7 +27,8 @@ from typing import NamedTuple, Optional
 
 import numpy as np
 
-from detr_watch.analysis import ema, percentiles, stitch
+from detr_watch.analysis import percentiles, stitch
+from detr_watch.curves import smoothed
 from detr_watch.roles import parse_name
 from detr_watch.stats import median
 from detr_watch.store import FloatArray, Snapshot
@@ -201,9 +202,10 @@ def plateau(snapshot: Snapshot) -> Optional[Alert]:
     s = snapshot.series[name]
     starts = {r.run: r.first_step for r in snapshot.runs if r.axis == s.axis}
     keep = stitch(s.steps, s.runs, starts)
-    steps, values = s.steps[keep], s.values[keep]
+    idx = None if keep.all() else np.flatnonzero(keep)
+    steps, values = (s.steps, s.values) if idx is None else (s.steps[idx], s.values[idx])
     if s.axis == "iter" and goal == "min":
-        values = ema(values, PLATEAU_SMOOTHING)
+        values = smoothed(s, values, idx, PLATEAU_SMOOTHING, "plateau", tuple(sorted(starts.items())))
     got = plateau_of(steps, values, goal)
     if got is None:
         return None

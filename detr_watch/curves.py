@@ -12,13 +12,15 @@ non-positive values become NaN, which the plot draws as a gap in the line.
 from __future__ import annotations
 
 import math
-from typing import NamedTuple, Optional, Sequence
+from typing import Hashable, NamedTuple, Optional, Sequence
 
 import numpy as np
 import numpy.typing as npt
 
-from detr_watch.analysis import FloatArray, ema, stitch
+from detr_watch.analysis import EmaState, FloatArray, ema_more, ema_state, stitch
 from detr_watch.analysis import percentiles as percentile_values
+from detr_watch.render.history import series_key
+from detr_watch.render.memo import grow
 from detr_watch.store import SeriesData
 from detr_watch.view import MAX_SMOOTHING
 
@@ -97,7 +99,11 @@ def curves(
             x, raw = xs, series.values
         else:
             x, raw = xs[idx], series.values[idx]
-        y = ema(raw, w) if w > 0 else raw
+        if w > 0:
+            starts = tuple(sorted(run_starts.items())) if stitched and run_starts else None
+            y = smoothed(series, raw, None if raw is series.values else idx, w, ("curve", run), starts)
+        else:
+            y = raw
         ok = np.isfinite(x) & np.isfinite(y)
         if not ok.any():
             continue
@@ -105,6 +111,37 @@ def curves(
             x, y, raw = x[ok], y[ok], raw[ok]
         out.append(Curve(run, x, y, raw if w > 0 else None))
     return out, unit
+
+
+def smoothed(
+    series: SeriesData,
+    raw: FloatArray,
+    idx: Optional[npt.NDArray[np.intp]],
+    weight: float,
+    tag: Hashable,
+    starts: Hashable = None,
+) -> FloatArray:
+    """`ema(raw, weight)` where `raw` is `series.values` (idx None) or `series.values[idx]`, kept with
+    the points it covers and extended over new ones only (the same floats: `analysis.ema_more`).
+
+    `idx` must ascend and pick points by what they are (their run; or what `stitch` keeps with the
+    given `starts`, which new points can only shrink over the old ones): the kept result is used
+    when the points it covers are still the first `covered` of `raw`, as their count tells.
+    `tag` names the caller, so two callers with different `starts` do not evict each other.
+    """
+    arrays, key = series_key(series)
+    slot = ("ema", tag, series.name, key[1], weight)
+
+    def full() -> EmaState:
+        return ema_state(raw, weight)
+
+    def more(covered: int, previous: EmaState) -> EmaState:
+        picked = covered if idx is None else int(np.searchsorted(idx, covered))
+        if picked != previous.covered:
+            return full()
+        return ema_more(raw, weight, previous)
+
+    return grow(slot, arrays, starts, len(series), full, more).values
 
 
 def nice_floor(x: float) -> float:

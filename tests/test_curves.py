@@ -11,6 +11,7 @@ from test_layering import CORE_THIRD_PARTY, _modules
 
 from detr_watch import curves
 from detr_watch.analysis import ema
+from detr_watch.analysis import stitch as analysis_stitch
 from detr_watch.records import ITER, Record
 from detr_watch.roles import smoothable
 from detr_watch.store import SeriesData, SeriesStore
@@ -181,3 +182,36 @@ def test_first_time_from_a_store() -> None:
     store = SeriesStore()
     store.append([Record(1, {"a": 1.0}, axis=ITER, time=50.0), Record(2, {"b": 1.0}, axis=ITER, time=20.0)])
     assert curves.first_time(list(store.snapshot().series.values())) == 20.0
+
+
+@pytest.mark.parametrize("stitched", [False, True])
+def test_smoothed_curves_of_a_growing_store_equal_smoothing_the_whole(stitched: bool) -> None:
+    from detr_watch.render import memo
+
+    memo.clear()
+    store = SeriesStore()
+    rng = np.random.default_rng(7)
+    step = 0
+    for k in range(40):
+        run = 0 if k < 25 else 1  # a restart at k = 25 goes back 300 steps
+        if k == 25:
+            step -= 300
+        records = []
+        for _ in range(int(rng.integers(1, 200))):
+            step += 1
+            loss = NAN if rng.random() < 0.01 else float(rng.normal(2.0, 0.5))
+            records.append(Record(step=float(step), axis=ITER, run=run, metrics={"train_loss": loss}))
+        store.append(records)
+        snap = store.snapshot()
+        s = snap.series["train_loss"]
+        starts = {r.run: r.first_step for r in snap.runs}
+        got, _ = curves.curves(s, smoothing=0.9, stitched=stitched, run_starts=starts)
+        if stitched:
+            keep = analysis_stitch(s.steps, s.runs, starts)
+            raws = [s.values[keep]]
+        else:
+            raws = [s.values[s.runs == r] for r in sorted(set(s.runs.tolist()))]
+        for c, raw in zip(got, raws, strict=True):
+            y = ema(raw, 0.9)
+            assert c.y.tobytes() == y[np.isfinite(y)].tobytes()
+    assert memo.stats()["computed"] > 0
