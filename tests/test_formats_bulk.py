@@ -269,3 +269,13 @@ def test_training_lines_at_the_very_end_of_the_text_read_as_the_plain_path_reads
     for n in (1, 2, 5):
         text = Lines([b"\n".join(console(i) for i in range(200, 200 + n))])
         same(bulk.feed(learn) + bulk.feed(text), plain.feed(learn) + plain.feed(list(text)))
+
+
+def test_a_line_holding_a_newline_stays_one_line_however_often_it_is_read() -> None:
+    """feed() takes its lines as given: one holding a newline (never from the tailer, but from a
+    caller's list) is one line, skipped once, on the first feed and after the parser knows it."""
+    lines = [b"\x00\n\x00", b"nan\n| distributed init (rank 0): env://"]
+    bulk, plain = detr_stdout.create(), PlainStdout()
+    for _ in range(3):
+        assert bulk.feed(lines) == plain.feed(lines) == []
+    assert bulk.skipped == plain.skipped == 6

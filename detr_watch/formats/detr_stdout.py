@@ -244,18 +244,21 @@ class _Layout(NamedTuple):
 class _Text:
     """A batch of lines as one buffer: line k is `joined[offsets[k] : offsets[k + 1] - 1]`."""
 
-    def __init__(self, joined: bytes, offsets: IntArray) -> None:
+    def __init__(self, joined: bytes, offsets: IntArray, splits: bool = True) -> None:
         self.joined = joined
         self.u = np.frombuffer(joined, dtype=np.uint8)
         self.offsets = offsets
         self.lengths = np.diff(offsets) - 1
+        self.splits = splits  # whether its lines are `joined.split(b"\n")` (no line holds a newline)
         self._starts: Optional[list[int]] = None
 
     @classmethod
     def of_lines(cls, lines: Sequence[bytes]) -> _Text:
         offsets = np.zeros(len(lines) + 1, dtype=np.int64)
         np.cumsum([len(line) + 1 for line in lines], out=offsets[1:])
-        return cls(b"\n".join(lines), offsets)
+        joined = b"\n".join(lines)
+        # lines from the tailer hold no newline; lines handed to feed() by anyone else might
+        return cls(joined, offsets, splits=joined.count(b"\n") == len(lines) - 1)
 
     @classmethod
     def of_texts(cls, texts: Sequence[bytes]) -> _Text:
@@ -335,9 +338,13 @@ class _Lines(Sequence[bytes]):
         return self._text.line(self._a + i)
 
     def __iter__(self) -> Iterator[bytes]:
-        if self._b > self._a:
-            o = self._text.offsets
-            yield from self._text.joined[int(o[self._a]) : int(o[self._b]) - 1].split(b"\n")
+        if self._b <= self._a:
+            return
+        if not self._text.splits:
+            yield from (self._text.line(k) for k in range(self._a, self._b))
+            return
+        o = self._text.offsets
+        yield from self._text.joined[int(o[self._a]) : int(o[self._b]) - 1].split(b"\n")
 
 
 # Numbers of one digit count read together: (which numbers, their digit columns, digit-major).
