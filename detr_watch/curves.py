@@ -19,9 +19,8 @@ import numpy.typing as npt
 
 from detr_watch.analysis import EmaState, FloatArray, ema_more, ema_state, stitch
 from detr_watch.analysis import percentiles as percentile_values
-from detr_watch.render.history import series_key
-from detr_watch.render.memo import grow
-from detr_watch.store import SeriesData
+from detr_watch.memo import grow
+from detr_watch.store import SeriesData, series_key
 from detr_watch.view import MAX_SMOOTHING
 
 ROBUST_PERCENTILES = (5.0, 95.0)  # TensorBoard's "ignore outliers in chart scaling"

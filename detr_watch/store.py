@@ -50,6 +50,25 @@ class SeriesData:
         )
 
 
+def _owner(a: npt.NDArray[Any]) -> object:
+    """The array that owns `a`'s memory (a snapshot's arrays are views of the store's)."""
+    return a.base if isinstance(a.base, np.ndarray) else a
+
+
+def series_key(series: SeriesData) -> tuple[list[object], tuple[object, ...]]:
+    """(the store's arrays behind `series`, to hold weakly; a key naming them by id and length), for
+    caches of results over a series (`detr_watch.memo.latest` and `grow`).
+
+    The store keeps this true: it appends past a snapshot's end or into new arrays (`_grown`,
+    `_Rows.reserve`, a split into rows of their own), and never rewrites what a snapshot shows nor
+    moves a series to another slot of the same matrix, so the same arrays and length are the same
+    points, whatever snapshot they came in (tests/test_store.py holds it to that)."""
+    columns = (series.steps, series.values, series.runs, series.times, series.epochs)
+    arrays = [_owner(a) for a in columns]
+    tail = series.steps[-1:].tobytes() + series.values[-1:].tobytes()
+    return arrays, (len(series), tuple(id(a) for a in arrays), tail)
+
+
 @dataclass(frozen=True)
 class RunInfo:
     run: int

@@ -186,7 +186,7 @@ def test_first_time_from_a_store() -> None:
 
 @pytest.mark.parametrize("stitched", [False, True])
 def test_smoothed_curves_of_a_growing_store_equal_smoothing_the_whole(stitched: bool) -> None:
-    from detr_watch.render import memo
+    from detr_watch import memo
 
     memo.clear()
     store = SeriesStore()

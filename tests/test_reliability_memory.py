@@ -12,8 +12,8 @@ import weakref
 
 import numpy as np
 
+from detr_watch import memo
 from detr_watch.records import Record
-from detr_watch.render import memo
 from detr_watch.store import SeriesStore
 
 

@@ -15,10 +15,11 @@ import pytest
 from conftest import DATA
 from rich.console import Console, RenderableType
 
+from detr_watch import memo
 from detr_watch.formats import detr_json
 from detr_watch.logs import Log
 from detr_watch.records import ITER, Record
-from detr_watch.render import fmt, memo, plot
+from detr_watch.render import fmt, plot
 from detr_watch.render.chart import Chart, ChartDef, ChartLine
 from detr_watch.render.dashboard import Dashboard
 from detr_watch.render.status import StatusLine

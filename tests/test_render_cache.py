@@ -7,10 +7,11 @@ import numpy as np
 from conftest import DATA
 from test_render import LOG, NOW, render, store_of
 
+from detr_watch import memo
 from detr_watch.formats import detr_json
 from detr_watch.logs import as_board
 from detr_watch.records import ITER, Record
-from detr_watch.render import memo, plot
+from detr_watch.render import plot
 from detr_watch.render.dashboard import Dashboard, chart_defs
 from detr_watch.view import View
 

@@ -17,11 +17,11 @@ import pytest
 from conftest import DATA
 from test_render import ARRIVED, NOW, assert_shape, check_golden, render
 
+from detr_watch import memo
 from detr_watch.commands.common import load
 from detr_watch.logs import Log
 from detr_watch.pipeline import Source
 from detr_watch.records import EPOCH, ITER, Record
-from detr_watch.render import memo
 from detr_watch.render.chart import EARLIER_RUN, FAINT, Chart
 from detr_watch.render.dashboard import Dashboard, chart_defs
 from detr_watch.store import SeriesStore, Snapshot

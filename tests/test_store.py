@@ -128,3 +128,26 @@ def test_blocks_of_the_same_keys_after_a_split_and_a_commit_land_in_their_own_se
     store.append_blocks([ab(1, 11, 21)])  # into the committed history, not the shown tail's columns
     snap = store.snapshot().series
     assert snap["a"].values.tolist() == [10, 11] and snap["b"].values.tolist() == [20, 21]
+
+
+def test_a_series_key_names_the_same_points_in_every_snapshot() -> None:
+    """series_key's promise to the caches (memo.latest, memo.grow): a snapshot's arrays never change
+    afterwards, and two snapshots whose series have the same key hold the same points, through
+    appends that grow the arrays, appends to some series only (a split) and a new run."""
+    from detr_watch.store import series_key
+
+    store = SeriesStore()
+    seen: dict[object, bytes] = {}
+    kept = []
+    for i in range(3000):
+        metrics = {"loss": 1.0 / (i + 1), "loss_ce": 0.5} if i % 7 else {"loss": 2.0}
+        store.append([Record(step=float(i % 1700), metrics=metrics, run=i // 1700)])
+        if i % 97 == 0 or i > 2990:
+            snap = store.snapshot()
+            for s in snap.series.values():
+                points = b"".join(a.tobytes() for a in (s.steps, s.values, s.runs, s.times, s.epochs))
+                key = (s.name, series_key(s)[1])
+                assert seen.setdefault(key, points) == points  # the same key: the same points
+                kept.append((s, points))
+    for s, points in kept:  # nothing a snapshot showed was rewritten later
+        assert b"".join(a.tobytes() for a in (s.steps, s.values, s.runs, s.times, s.epochs)) == points

@@ -19,11 +19,11 @@ from rich.text import Text
 
 from detr_watch import curves
 from detr_watch.logs import Board
+from detr_watch.memo import latest, memo
 from detr_watch.render import fmt, plot
-from detr_watch.render.history import run_starts, series_key
-from detr_watch.render.memo import latest, memo
+from detr_watch.render.history import run_starts
 from detr_watch.roles import smoothable
-from detr_watch.store import SeriesData, Snapshot
+from detr_watch.store import SeriesData, Snapshot, series_key
 from detr_watch.text import clean
 from detr_watch.view import View
 

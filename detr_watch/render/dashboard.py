@@ -20,11 +20,11 @@ from rich.text import Text
 
 from detr_watch.breakdown import coco_groups
 from detr_watch.logs import Board, Log, as_board
+from detr_watch.memo import latest, memo
 from detr_watch.render import layout
 from detr_watch.render.chart import Chart, ChartDef, ChartLine, Lines
 from detr_watch.render.help import overlay
 from detr_watch.render.history import has_history, run_starts
-from detr_watch.render.memo import latest, memo
 from detr_watch.render.panels import panel_lines
 from detr_watch.render.status import HEIGHT as STATUS_HEIGHT
 from detr_watch.render.status import NOT_A_LOG, WAITING, StatusBar

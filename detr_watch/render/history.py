@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import numpy as np
-import numpy.typing as npt
-
 from detr_watch.analysis import FloatArray, stitch
 from detr_watch.store import SeriesData, Snapshot
 
@@ -35,18 +30,3 @@ def has_history(series: SeriesData, starts: RunStarts) -> bool:
     if not starts or int(series.runs[-1]) >= max(run for run, _ in starts):
         return True  # its newest point is in the newest run: never overwritten
     return bool(stitch(series.steps, series.runs, dict(starts)).any())
-
-
-def _owner(a: npt.NDArray[Any]) -> object:
-    """The array that owns `a`'s memory (a snapshot's arrays are views of the store's)."""
-    return a.base if isinstance(a.base, np.ndarray) else a
-
-
-def series_key(series: SeriesData) -> tuple[list[object], tuple[object, ...]]:
-    """(the store's arrays behind `series`, to hold weakly; a key naming them by id and length).
-    The store appends past a snapshot's end and never rewrites what a snapshot shows, so the same
-    arrays and length are the same points, whatever snapshot they came in."""
-    columns = (series.steps, series.values, series.runs, series.times, series.epochs)
-    arrays = [_owner(a) for a in columns]
-    tail = series.steps[-1:].tobytes() + series.values[-1:].tobytes()
-    return arrays, (len(series), tuple(id(a) for a in arrays), tail)

@@ -16,6 +16,7 @@ from rich.text import Text
 
 from detr_watch import breakdown
 from detr_watch.logs import Board
+from detr_watch.memo import memo
 from detr_watch.render import fmt
 from detr_watch.render.chart import (
     BLUE,
@@ -33,7 +34,6 @@ from detr_watch.render.chart import (
     Lines,
 )
 from detr_watch.render.layout import block, grid, hjoin, split
-from detr_watch.render.memo import memo
 from detr_watch.store import Snapshot
 from detr_watch.text import clean
 from detr_watch.view import View

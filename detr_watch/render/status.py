@@ -12,10 +12,9 @@ from rich.text import Text
 from detr_watch import alerts, progress
 from detr_watch.analysis import count_nonfinite
 from detr_watch.logs import Board, Log
+from detr_watch.memo import grow, memo
 from detr_watch.render import fmt
-from detr_watch.render.history import series_key
-from detr_watch.render.memo import grow, memo
-from detr_watch.store import SeriesData, Snapshot
+from detr_watch.store import SeriesData, Snapshot, series_key
 from detr_watch.text import clean
 from detr_watch.view import PANEL_TITLES, View
 

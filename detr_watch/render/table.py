@@ -15,11 +15,11 @@ from rich.text import Text
 from detr_watch import analysis
 from detr_watch.analysis import FloatArray
 from detr_watch.logs import Board
+from detr_watch.memo import grow, latest, memo
 from detr_watch.render import fmt
-from detr_watch.render.history import RunStarts, history, run_starts, series_key
-from detr_watch.render.memo import grow, latest, memo
+from detr_watch.render.history import RunStarts, history, run_starts
 from detr_watch.roles import goal
-from detr_watch.store import SeriesData, Snapshot
+from detr_watch.store import SeriesData, Snapshot, series_key
 from detr_watch.text import clean
 from detr_watch.view import View
 
