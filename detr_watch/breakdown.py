@@ -25,6 +25,7 @@ import numpy as np
 from detr_watch.analysis import FloatArray
 from detr_watch.records import COCO_STATS
 from detr_watch.roles import SPLIT_ORDER, parse_name
+from detr_watch.stats import median, median_rel_error
 from detr_watch.store import SeriesData, Snapshot
 
 COMPONENTS = ("cls", "bbox", "giou")
@@ -124,11 +125,6 @@ def _sum(base: SeriesData, snapshot: Snapshot, names: list[str]) -> FloatArray:
     return total
 
 
-def _median_rel_error(a: FloatArray, b: FloatArray) -> float:
-    ok = np.isfinite(a) & np.isfinite(b) & (b != 0)
-    return float(np.median(np.abs(a[ok] - b[ok]) / np.abs(b[ok]))) if ok.any() else math.inf
-
-
 def composition(snapshot: Snapshot, split: str) -> Optional[Composition]:
     """The weighted parts of `split`'s total loss (see the module docstring); None without components."""
     total_name, members, only_unscaled = _members(snapshot, split)
@@ -151,7 +147,7 @@ def composition(snapshot: Snapshot, split: str) -> Optional[Composition]:
             a, b = snapshot.series[main[0]].values, align(snapshot.series[main[0]], snapshot.series[twin])
             ok = np.isfinite(a) & np.isfinite(b) & (b != 0)
             if ok.any():
-                w = round(float(np.median(a[ok] / b[ok])), 6)
+                w = round(median(a[ok] / b[ok], overwrite_input=True), 6)
         weights[role] = w
     weights_from = "unscaled" if any(w is not None for w in weights.values()) else "log"
 
@@ -161,9 +157,9 @@ def composition(snapshot: Snapshot, split: str) -> Optional[Composition]:
 
     apply_defaults = only_unscaled
     if total_name is not None and not only_unscaled and weights_from == "log":
-        as_logged = _median_rel_error(add_all(sums), base.values)
+        as_logged = median_rel_error(add_all(sums), base.values)
         weighted = {r: {g: v * DEFAULT_WEIGHTS[r] for g, v in gs.items()} for r, gs in sums.items()}
-        if as_logged >= _SUM_TOLERANCE and _median_rel_error(add_all(weighted), base.values) < _SUM_TOLERANCE:
+        if as_logged >= _SUM_TOLERANCE and median_rel_error(add_all(weighted), base.values) < _SUM_TOLERANCE:
             apply_defaults = True
     if apply_defaults:
         sums = {r: {g: v * DEFAULT_WEIGHTS[r] for g, v in gs.items()} for r, gs in sums.items()}
@@ -184,7 +180,8 @@ def composition(snapshot: Snapshot, split: str) -> Optional[Composition]:
         total = base
         other = base.values - explained
         share = np.abs(other[np.isfinite(other)]) / np.abs(base.values[np.isfinite(other)])
-        if share.shape[0] and float(np.nanmedian(share)) > OTHER_MIN:
+        share = share[~np.isnan(share)]  # 0 / 0
+        if share.shape[0] and median(share, overwrite_input=True) > OTHER_MIN:
             parts.append(Part("other terms", derived(base, "other terms", other)))
     else:
         total = derived(base, "sum of parts", explained)

@@ -350,6 +350,20 @@ def median(values: npt.ArrayLike, overwrite_input: bool = False) -> float:
     return _median_in_place(a if in_place else a.copy())
 
 
+def median_rel_error(a: FloatArray, b: FloatArray) -> float:
+    """The median of |a - b| / |b| over the points where both are finite and b is not 0 (how far a
+    sum of loss terms is from the logged total); inf when there is no such point."""
+    ok = np.isfinite(a) & np.isfinite(b) & (b != 0)
+    if not ok.any():
+        return math.inf
+    if not ok.all():
+        a, b = a[ok], b[ok]
+    err = np.subtract(a, b)
+    np.abs(err, out=err)
+    err /= np.abs(b)
+    return median(err, overwrite_input=True)
+
+
 def _median_in_place(a: FloatArray) -> float:
     """The median of a non-empty array without NaN, reordering it."""
     n = a.shape[0]

@@ -200,18 +200,6 @@ def _union(arrays: list[FloatArray]) -> FloatArray:
     return np.unique(np.concatenate(arrays))
 
 
-def _median_rel_error(a: FloatArray, b: FloatArray) -> float:
-    ok = np.isfinite(a) & np.isfinite(b) & (b != 0)
-    if not ok.any():
-        return math.inf
-    if not ok.all():
-        a, b = a[ok], b[ok]
-    err = np.subtract(a, b)
-    np.abs(err, out=err)
-    err /= np.abs(b)
-    return stats.median(err, overwrite_input=True)
-
-
 def component_shares(h: _Histories, names: list[str]) -> dict[str, Any]:
     """Per split: the share of each loss component in the total over time (see the module docstring)."""
     by_split: dict[str, dict[str, list[str]]] = {}
@@ -244,9 +232,9 @@ def component_shares(h: _Histories, names: list[str]) -> dict[str, Any]:
         if total_name is not None:
             total = _sum_at(h, [total_name], steps)
             as_logged = _add(list(sums.values()))
-            if not _median_rel_error(as_logged, total) < _SUM_TOLERANCE and weights_from == "log":
+            if not stats.median_rel_error(as_logged, total) < _SUM_TOLERANCE and weights_from == "log":
                 weighted = {r: v * DEFAULT_WEIGHTS[r] for r, v in sums.items()}
-                if _median_rel_error(_add(list(weighted.values())), total) < _SUM_TOLERANCE:
+                if stats.median_rel_error(_add(list(weighted.values())), total) < _SUM_TOLERANCE:
                     sums, weights_from = weighted, "default"
                     weights = {r: DEFAULT_WEIGHTS[r] for r in sums}
         else:
