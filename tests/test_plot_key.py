@@ -60,7 +60,7 @@ def test_equal_keys_draw_equal_pictures(kind: str) -> None:
     }.get(kind, {})
     if kind == "log":
         raw, smooth = np.abs(raw) + 0.1, np.abs(smooth) + 0.1
-    same = changed = 0
+    same = changed = nudged = 0
     prev = _figure(2000, smooth, raw, **kw)
     prev_text = plot.draw(prev)
     for steps in range(2001, 2041):
@@ -71,11 +71,18 @@ def test_equal_keys_draw_equal_pictures(kind: str) -> None:
             same += 1
         else:
             changed += 1
+        # other input, the same pixels: a value moved by a part in 10^12
+        twin = _figure(steps, smooth * (1 + 1e-12), raw * (1 - 1e-12), **kw)
+        if twin.key == fig.key:
+            assert plot.draw(twin) == text, steps
+            nudged += 1
         prev, prev_text = fig, text
     if kind == "flat":
         assert same >= 35  # a flat lr that gets longer is drawn again only when a tick label moves
     if kind == "log":
-        assert same == 0  # no pixel key on a log scale: any new input is a new picture
+        assert same == nudged == 0  # no pixel key on a log scale: any new input is a new picture
+    else:
+        assert nudged >= 35  # the key is the picture, not the input
     assert same + changed == 40
 
 
