@@ -63,7 +63,7 @@ def remember(alive: Sequence[object], key: Hashable, compute: Callable[[], T]) -
     full = (key, tuple(id(a) for a in alive))
     with _LOCK:
         hit = _MANY.get(full)
-        if hit is not None and all(r() is a for r, a in zip(hit[0], alive)):
+        if hit is not None and _same(hit[0], alive):
             _MANY.move_to_end(full)
             _STATS["hits"] += 1
             value: T = hit[1]
@@ -84,7 +84,7 @@ def latest(slot: Hashable, alive: Sequence[object], key: Hashable, compute: Call
     one result, whatever the number of snapshots it served."""
     with _LOCK:
         hit = _SLOTS.get(slot)
-        if hit is not None and hit[1] == key and all(r() is a for r, a in zip(hit[0], alive)):
+        if hit is not None and hit[1] == key and _same(hit[0], alive):
             _SLOTS.move_to_end(slot)
             _STATS["hits"] += 1
             value: T = hit[2]
@@ -114,7 +114,7 @@ def grow(
     with _LOCK:
         hit = _SLOTS.get(slot)
         prev: Optional[tuple[int, T]] = None
-        if hit is not None and all(r() is a for r, a in zip(hit[0], alive)):
+        if hit is not None and _same(hit[0], alive):
             stored = hit[1]
             if isinstance(stored, tuple) and stored[:2] == ("grown", key) and stored[2] <= n:
                 prev = (stored[2], hit[2])
@@ -156,3 +156,8 @@ def clear() -> None:
         _MEMO.clear()
         _MANY.clear()
         _SLOTS.clear()
+
+
+def _same(refs: Sequence[weakref.ref[Any]], alive: Sequence[object]) -> bool:
+    """Whether the weakly held objects are `alive`, every one of them (not a prefix)."""
+    return len(refs) == len(alive) and all(r() is a for r, a in zip(refs, alive))
