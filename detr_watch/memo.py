@@ -2,10 +2,10 @@
 
 A snapshot never changes, and the store hands out the same snapshot object until new data arrives,
 so a repaint for a resize, a key or the ticking "N ago" clock reuses the statistics of the last one.
-`memo` keeps results per snapshot; `remember` keeps results that depend on several (charts of
-overlaid logs), in a bounded LRU that checks the snapshots are the very same objects. `latest` keeps
-one result per slot (a chart at a size) for the inputs it was last computed from, so a chart whose own
-series did not change is reused across snapshots without keeping one copy per superseded snapshot.
+`memo` keeps results per snapshot. `latest` keeps one result per slot (a chart at a size) for the
+inputs it was last computed from, so a chart whose own series did not change is reused across
+snapshots without keeping one copy per superseded snapshot; `grow` extends a result over the points
+appended since. Both hold their inputs weakly and check they are the very same objects.
 """
 
 from __future__ import annotations
@@ -19,12 +19,10 @@ from detr_watch.store import Snapshot
 
 T = TypeVar("T")
 KEEP = 4  # snapshots remembered (a paused view and the live one, with room to spare)
-REMEMBER = 128  # results of `remember`: a few pages of charts at a few sizes
 SLOTS = 1024  # results of `latest`: table rows, charts' headers and pictures at a few sizes
 
 _LOCK = threading.Lock()
 _MEMO: OrderedDict[int, tuple[weakref.ref[Snapshot], dict[Hashable, Any]]] = OrderedDict()
-_MANY: OrderedDict[Hashable, tuple[tuple[weakref.ref[Any], ...], Any]] = OrderedDict()
 _SLOTS: OrderedDict[Hashable, tuple[tuple[weakref.ref[Any], ...], Hashable, Any]] = OrderedDict()
 _STATS = {"computed": 0, "hits": 0}
 _DEAD = [False]  # set when an object a slot was kept for is gone: the next purge has work to do
@@ -54,27 +52,6 @@ def memo(snapshot: Snapshot, key: Hashable, compute: Callable[[], T]) -> T:
     value = compute()
     with _LOCK:
         table[key] = value
-    return value
-
-
-def remember(alive: Sequence[object], key: Hashable, compute: Callable[[], T]) -> T:
-    """`compute()`, remembered under `key` for as long as every object of `alive` lives (they are held
-    weakly, and compared by identity: an id reused by a new object is a miss, never a stale hit)."""
-    full = (key, tuple(id(a) for a in alive))
-    with _LOCK:
-        hit = _MANY.get(full)
-        if hit is not None and _same(hit[0], alive):
-            _MANY.move_to_end(full)
-            _STATS["hits"] += 1
-            value: T = hit[1]
-            return value
-    value = compute()
-    with _LOCK:
-        _STATS["computed"] += 1
-        _purge()
-        _MANY[full] = (tuple(weakref.ref(a) for a in alive), value)
-        while len(_MANY) > REMEMBER:
-            _MANY.popitem(last=False)
     return value
 
 
@@ -138,8 +115,6 @@ def _purge() -> None:
     history alive."""
     for sid in [sid for sid, (ref, _) in _MEMO.items() if ref() is None]:
         del _MEMO[sid]
-    for key in [key for key, (refs, _) in _MANY.items() if any(r() is None for r in refs)]:
-        del _MANY[key]
     if _DEAD[0]:
         _DEAD[0] = False
         for slot in [slot for slot, (refs, _, _) in _SLOTS.items() if any(r() is None for r in refs)]:
@@ -148,13 +123,12 @@ def _purge() -> None:
 
 def stats() -> dict[str, int]:
     with _LOCK:
-        return dict(_STATS, size=len(_MANY) + len(_SLOTS))
+        return dict(_STATS, size=len(_SLOTS))
 
 
 def clear() -> None:
     with _LOCK:
         _MEMO.clear()
-        _MANY.clear()
         _SLOTS.clear()
 
 

@@ -32,9 +32,9 @@ def test_results_of_superseded_snapshots_are_dropped() -> None:
         store.append([Record(float(i), {"train_loss": 1.0 / (i + 1)})], arrived=float(i))
         snap = store.snapshot()
         one = memo.memo(snap, "history", lambda: Derived(1000))
-        many = memo.remember((snap,), ("chart", 80, 20), lambda: Derived(1000))
+        many = memo.latest(("chart", 80, 20), (snap,), id(snap), lambda: Derived(1000))
         assert memo.memo(snap, "history", lambda: Derived(1)) is one  # still cached while it lives
-        assert memo.remember((snap,), ("chart", 80, 20), lambda: Derived(1)) is many
+        assert memo.latest(("chart", 80, 20), (snap,), id(snap), lambda: Derived(1)) is many
         gone += [weakref.ref(one), weakref.ref(many)]
         del snap, one, many
         gc.collect()
