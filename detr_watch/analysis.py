@@ -13,7 +13,7 @@ A result that cannot be computed (no finite point) is NaN, never an exception.
 from __future__ import annotations
 
 import math
-from typing import Mapping, NamedTuple, Optional, Sequence
+from typing import Mapping, NamedTuple, Optional, Sequence, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -61,22 +61,60 @@ def decimate_minmax(x: npt.ArrayLike, y: npt.ArrayLike, n_buckets: int) -> tuple
         xs, ys = xs[order], ys[order]
     if n <= 2 * n_buckets:
         return xs.copy(), ys.copy()
+    idx = (
+        _minmax_columns(xs, ys, n_buckets) if n <= _LOOP_FROM * n_buckets else _minmax_loop(xs, ys, n_buckets)
+    )
+    return xs[idx], ys[idx]
+
+
+_LOOP_FROM = 800  # points a column from which the loop over the columns is the faster
+
+
+def _edges(xs: FloatArray, n_buckets: int) -> npt.NDArray[np.intp]:
+    """Where each column starts and ends in sorted `xs`: column k holds lo + k*w <= x < lo + (k+1)*w
+    (the last one also x == hi); a slice between two binary searches, no per-point bucket index."""
+    n = xs.shape[0]
     lo, hi = float(xs[0]), float(xs[-1])
-    # Column k holds lo + k*w <= x < lo + (k+1)*w (the last one also x == hi); x is sorted, so a
-    # column is the slice between two binary searches and no per-point bucket index is needed.
     edges = lo + (hi - lo) * np.arange(1, n_buckets) / n_buckets
-    bounds = np.r_[0, np.searchsorted(xs, edges, side="left"), n]
+    bounds: npt.NDArray[np.intp] = np.r_[0, np.searchsorted(xs, edges, side="left"), n]
+    return bounds
+
+
+def _picked(n: int, idx: Union[list[int], npt.NDArray[np.intp]]) -> npt.NDArray[np.intp]:
+    """`idx` sorted and unique, as np.unique gives it (whose first call imports numpy.ma: 16 ms)."""
+    picked = np.zeros(n, dtype=bool)
+    picked[idx] = True
+    return np.flatnonzero(picked)
+
+
+def _minmax_loop(xs: FloatArray, ys: FloatArray, n_buckets: int) -> npt.NDArray[np.intp]:
+    """The first, the last, and each column's lowest and highest point (the first on ties), a column
+    at a time: ~10 us a column, the faster from `_LOOP_FROM` points a column (1.3 ms at 178k)."""
+    n = xs.shape[0]
+    bounds = _edges(xs, n_buckets)
     keep_idx = [0, n - 1]
     for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
         if b > a:
             column = ys[a:b]
             keep_idx.append(a + int(np.argmin(column)))  # argmin/argmax: the first on ties
             keep_idx.append(a + int(np.argmax(column)))
-    # sorted and unique as np.unique would give (whose first call imports numpy.ma: 16 ms)
-    picked = np.zeros(n, dtype=bool)
-    picked[keep_idx] = True
-    idx = np.flatnonzero(picked)
-    return xs[idx], ys[idx]
+    return _picked(n, keep_idx)
+
+
+def _minmax_columns(xs: FloatArray, ys: FloatArray, n_buckets: int) -> npt.NDArray[np.intp]:
+    """What `_minmax_loop` picks, for all columns at once (reduceat): ~17 ns a point, the faster
+    below `_LOOP_FROM` points a column (0.2 against 0.5-0.8 ms at 1,200 points in 78 columns)."""
+    n = xs.shape[0]
+    bounds = _edges(xs, n_buckets)
+    starts = bounds[:-1][bounds[1:] > bounds[:-1]]  # the first point of each column that has one
+    column = np.repeat(np.arange(starts.shape[0]), np.diff(np.r_[starts, n]))
+    keep = [np.array([0, n - 1])]
+    for reduce in (np.minimum, np.maximum):
+        extreme = reduce.reduceat(ys, starts)
+        hits = np.flatnonzero(ys == extreme[column])
+        first = np.r_[True, column[hits][1:] != column[hits][:-1]]  # the first hit of each column
+        keep.append(hits[first])
+    return _picked(n, np.concatenate(keep))
 
 
 def trend(steps: npt.ArrayLike, values: npt.ArrayLike, window: int) -> float:

@@ -112,38 +112,8 @@ def prepare(trace: Trace, width: int) -> list[tuple[FloatArray, FloatArray]]:
         share = (float(sx.max()) - float(sx.min())) / span if span > 0 else 1.0
         # Min and max per character column keeps every spike; finer buckets (one per braille dot
         # column) would double plotext's build time for no visible difference.
-        out.append(minmax(sx, sy, max(1, round(width * share))))
+        out.append(decimate_minmax(sx, sy, max(1, round(width * share))))
     return out
-
-
-_LOOP_FROM = 800  # points a column from which decimate_minmax's loop over the columns is faster
-
-
-def minmax(x: FloatArray, y: FloatArray, n_buckets: int) -> tuple[FloatArray, FloatArray]:
-    """`analysis.decimate_minmax` for the finite, ascending points of one segment: the points with
-    the lowest and the highest y of each column (the first on ties), and the first and the last
-    point, in x order. Its loop costs ~10 us a column; this costs ~17 ns a point, so it takes the
-    lines of fewer than `_LOOP_FROM` points a column (0.2 against 0.5-0.8 ms at 1,200 points) and
-    leaves the long ones to the loop (1.3 against 3 ms at 178k)."""
-    n = x.shape[0]
-    if n <= 2 * n_buckets or n_buckets < 1 or n > _LOOP_FROM * n_buckets or bool(np.any(x[1:] < x[:-1])):
-        return decimate_minmax(x, y, max(1, n_buckets))
-    lo, hi = float(x[0]), float(x[-1])
-    edges = lo + (hi - lo) * np.arange(1, n_buckets) / n_buckets
-    bounds = np.r_[0, np.searchsorted(x, edges, side="left"), n]
-    starts = bounds[:-1][bounds[1:] > bounds[:-1]]  # the first point of each column that has one
-    column = np.repeat(np.arange(starts.shape[0]), np.diff(np.r_[starts, n]))
-    keep = [np.array([0, n - 1])]
-    for reduce in (np.minimum, np.maximum):
-        extreme = reduce.reduceat(y, starts)
-        hits = np.flatnonzero(y == extreme[column])
-        first = np.r_[True, column[hits][1:] != column[hits][:-1]]  # the first hit of each column
-        keep.append(hits[first])
-    # sorted and unique as np.unique would give (whose first call imports numpy.ma: 16 ms)
-    picked = np.zeros(n, dtype=bool)
-    picked[np.concatenate(keep)] = True
-    idx = np.flatnonzero(picked)
-    return x[idx], y[idx]
 
 
 Prepared = list[tuple[Trace, list[tuple[FloatArray, FloatArray]]]]
