@@ -9,6 +9,9 @@ from __future__ import annotations
 import math
 from typing import Any, Iterator, NamedTuple, Optional
 
+import numpy as np
+import numpy.typing as npt
+
 COCO_STATS = ("AP", "AP50", "AP75", "APs", "APm", "APl", "AR1", "AR10", "AR100", "ARs", "ARm", "ARl")
 # pycocotools summarizes keypoints with 10 stats in another order (no small objects, AR at IoU thresholds).
 COCO_KEYPOINT_STATS = ("AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl")
@@ -93,6 +96,16 @@ class RunTracker:
         self._force_new = False
         self.last_step = step
         return self.run
+
+    def assign_many(self, steps: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
+        """`assign` of each of `steps` in turn (at least one), at numpy speed: a new run wherever
+        the step does not increase."""
+        runs = np.empty(steps.shape[0], dtype=np.int64)
+        runs[0] = self.assign(float(steps[0]))
+        runs[1:] = runs[0] + np.cumsum(~(steps[1:] > steps[:-1]))
+        self.run = int(runs[-1])
+        self.last_step = float(steps[-1])
+        return runs
 
     def reset(self) -> None:
         """The file was truncated or replaced: what follows is a new run, whatever its steps."""

@@ -151,3 +151,18 @@ def test_a_series_key_names_the_same_points_in_every_snapshot() -> None:
                 kept.append((s, points))
     for s, points in kept:  # nothing a snapshot showed was rewritten later
         assert b"".join(a.tobytes() for a in (s.steps, s.values, s.runs, s.times, s.epochs)) == points
+
+
+def test_assign_many_is_assign_of_each_step_in_turn() -> None:
+    rng = np.random.default_rng(3)
+    for trial in range(300):
+        steps = rng.integers(0, 6, size=int(rng.integers(1, 30))).astype(float)
+        if trial % 5 == 0:
+            steps[rng.integers(0, steps.shape[0])] = math.nan
+        one, many = RunTracker(), RunTracker()
+        if trial % 3 == 0:  # state carried in from earlier lines, and a truncation
+            one.assign(2.0), many.assign(2.0)
+            one.reset(), many.reset()
+        want = [one.assign(float(s)) for s in steps]
+        assert many.assign_many(steps).tolist() == want, steps
+        assert (many.run, many.last_step) == (one.run, one.last_step) or math.isnan(steps[-1])

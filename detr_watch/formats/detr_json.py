@@ -350,11 +350,7 @@ class DetrJsonParser:
         """Rows a to b (exclusive) of `rows` as a block, with their steps and runs."""
         shape = rows.shape
         steps = self._steps(shape, rows.epochs[a:b], b - a)
-        runs = np.zeros(b - a, dtype=np.int64)
-        runs[1:] = np.cumsum(steps[1:] <= steps[:-1])  # steps are finite: "not greater"
-        runs += self._runs.assign(float(steps[0]))
-        self._runs.run = int(runs[-1])
-        self._runs.last_step = float(steps[-1])
+        runs = self._runs.assign_many(steps)
         part = values[a:b]
         if shape.order is not None:
             part = part[:, shape.order]

@@ -841,12 +841,7 @@ class DetrStdoutParser:
         steps = (e * n + i).astype(np.float64)
         epochs = e.astype(np.float64) + np.divide(i, n, out=np.zeros(len(rows)), where=n > 0)
         self._epoch, self._per_epoch = int(e[-1]), int(n[-1])
-        runs = np.empty(len(rows), dtype=np.int64)
-        runs[0] = self._runs.assign(float(steps[0]))
-        # RunTracker.assign for the others: a new run wherever the step does not increase
-        runs[1:] = runs[0] + np.cumsum(~(steps[1:] > steps[:-1]))
-        self._runs.run = int(runs[-1])
-        self._runs.last_step = float(steps[-1])
+        runs = self._runs.assign_many(steps)
         return Block(layout.plan.keys, parsed.values[rows], steps, runs, ITER, None, epochs)
 
     def _key(self, prefix: str, raw: bytes) -> str:
