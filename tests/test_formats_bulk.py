@@ -279,3 +279,18 @@ def test_a_line_holding_a_newline_stays_one_line_however_often_it_is_read() -> N
     for _ in range(3):
         assert bulk.feed(lines) == plain.feed(lines) == []
     assert bulk.skipped == plain.skipped == 6
+
+
+def test_an_odd_line_before_a_fixed_layout_is_learnt_does_not_break_the_bulk_read() -> None:
+    """The fuzz test's find: the first line of a length no fixed layout reads is skipped, and the
+    layout learnt from the next one is the one that reads the rest (it raised IndexError)."""
+    good = (
+        b"Epoch: [3]  [ 120/500]  eta: 0:01:01  lr: 0.000100  class_error: 98.08  loss: 48.3847 (50.9741)"
+        b"  loss_bbox_1: 0.4200 (4.1)  time: 0.5787  data: 0.0121  max mem: 3123"
+    )
+    odd = good.replace(b"[ 120/500]", b"[ .00/500]")
+    lines = [good, odd, good, good, good, good]
+    bulk, plain = detr_stdout.create(), PlainStdout()
+    for _ in range(2):
+        assert repr(bulk.feed(lines)) == repr(plain.feed(lines))
+    assert bulk.skipped == plain.skipped

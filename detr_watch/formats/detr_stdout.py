@@ -827,7 +827,10 @@ class DetrStdoutParser:
                     which = which[1:]  # an odd line: the plain way reads it
                     continue
                 known.append(fixed)
-            known[k].read(text.rows(offsets[which], known[k].width), parsed, which)
+            else:
+                fixed = known[k]
+            # (after an odd line k runs ahead of `known`: the layout just learnt is the last one)
+            fixed.read(text.rows(offsets[which], fixed.width), parsed, which)
             which = which[parsed.row[which] < 0]
         if len(self._fixed) >= _LAYOUT_LIMIT:
             self._fixed.clear()
