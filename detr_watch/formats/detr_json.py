@@ -46,6 +46,7 @@ _NOT_SERIES = frozenset(
 )
 _PREFIXES = ("train_", "test_", "val_", "ema_test_")
 _SHAPE_LIMIT = 256
+_FLOAT = frozenset((float,))
 _NUMBER = frozenset((float, int))
 _NUMBER_OR_LIST = frozenset((float, int, list))
 _UNKNOWN: Any = object()
@@ -84,14 +85,16 @@ class _Shape(NamedTuple):
 
     series: tuple[str, ...]  # the series, in the order `numeric_fields` gives them
     scalars: Callable[[list[Any]], list[Any]]  # the numbers
+    lists: Callable[[list[Any]], Sequence[Any]]  # the COCO lists
+    lengths: tuple[int, ...]  # of each COCO list
+    used: tuple[int, ...]  # items of each COCO list that are series (the stats pycocotools names)
     others: Optional[Callable[[list[Any]], Sequence[Any]]]  # values that were no numbers
     coco_others: Optional[Callable[[list[Any]], Sequence[Any]]]  # the same under a COCO key
     order: Optional[npt.NDArray[np.intp]]  # columns [scalars..., list items...] -> `series` order
     timed: bool  # has DINO's now_time
     epoch: Optional[int]  # position of `epoch`
     plain: bool  # no other values than numbers and COCO lists (nothing for `others_hold` to check)
-    # position, length and used items (the stats pycocotools names) of each COCO list
-    coco: tuple[tuple[int, int, int], ...]
+    coco: tuple[tuple[int, int, int], ...]  # position, length and used items of each COCO list
 
     def others_hold(self, values: list[Any]) -> bool:
         """Whether the values that were no numbers (nor COCO lists) still are not."""
@@ -103,13 +106,23 @@ class _Shape(NamedTuple):
         """Whether every value has the kind (number, COCO list, other) it had in the planned line."""
         return _NUMBER.issuperset(map(type, self.scalars(values))) and self.others_hold(values)
 
+    def lists_hold(self, lists: Sequence[Any]) -> bool:
+        """Whether every COCO list has its length, and floats but no -1 where its series are."""
+        for items, length, used in zip(lists, self.lengths, self.used):
+            if type(items) is not list or len(items) != length:
+                return False
+            head = items[:used]
+            if not _FLOAT.issuperset(map(type, head)) or -1.0 in head:
+                return False
+        return True
+
 
 def _shape(obj: dict[str, Any]) -> Optional[_Shape]:
     """How `numeric_fields` reads `obj`, as positions in its values; None when it cannot be a plan.
 
     Objects with the same keys in the same order are read by the same plan as long as every
     value keeps its kind (`kinds_hold`) and every COCO list keeps its length with no -1, as a
-    missing value changes the series of that line (`_Rows.add` checks that).
+    missing value changes the series of that line (`lists_hold`).
     """
     scalars: list[int] = []
     names: list[str] = []
@@ -148,6 +161,9 @@ def _shape(obj: dict[str, Any]) -> Optional[_Shape]:
     return _Shape(
         tuple(series),
         _list_picker(scalars),
+        _picker(lists),
+        tuple(lengths),
+        tuple(used),
         _picker(others) if others else None,
         _picker(coco_others) if coco_others else None,
         order,
@@ -191,7 +207,7 @@ class _Rows:
     def __init__(self, shape: _Shape) -> None:
         self.shape = shape
         self.values = array("d")  # converted as they come: no float object outlives its line
-        self.count = 0
+        self.lines: list[bytes] = []  # to look again at a row that may hold a boolean
         self.epochs: list[Any] = []  # each row's `epoch` value, as it was
         self.times: list[Optional[float]] = []
 
@@ -200,11 +216,8 @@ class _Rows:
 
         Other kinds raise in `array.fromlist` (a string, None, a list or an object where a number
         was; an integer beyond float range): then nothing is appended and the answer is False.
-        A boolean would pass as 1.0 or 0.0, so a line that holds `true` or `false` anywhere is
-        left to the plain path too (a byte search; real logs have none).
+        A boolean passes as 1.0 or 0.0: `DetrJsonParser._close` looks again at rows with those.
         """
-        if b"true" in line or b"false" in line:
-            return False
         shape = self.shape
         buf = self.values
         start = len(buf)
@@ -221,7 +234,7 @@ class _Rows:
         except (TypeError, OverflowError):
             del buf[start:]
             return False
-        self.count += 1
+        self.lines.append(line)
         epoch = shape.epoch
         if epoch is not None:
             self.epochs.append(values[epoch])
@@ -340,11 +353,32 @@ class DetrJsonParser:
         return steps
 
     def _close(self, rows: _Rows, out: list[Block]) -> None:
-        """Append the records of `rows` to `out`, as one block."""
-        n = rows.count
-        if n:
-            values = np.frombuffer(rows.values, dtype=np.float64).reshape(n, -1)
-            out.append(self._block(rows, values, 0, n))
+        """Append the records of `rows` to `out`: blocks, and records for rows that do not fit after all.
+
+        A row with a 0.0 or 1.0 may have had a boolean there: it is parsed again and checked.
+        """
+        n = len(rows.lines)
+        if not n:
+            return
+        shape = rows.shape
+        values = np.frombuffer(rows.values, dtype=np.float64).reshape(n, -1)
+        start = 0
+        for i in np.flatnonzero(((values == 0.0) | (values == 1.0)).any(axis=1)).tolist():
+            obj = json_object(rows.lines[i])
+            assert obj is not None
+            items = list(obj.values())
+            if shape.kinds_hold(items) and shape.lists_hold(shape.lists(items)):
+                continue  # no boolean there
+            if start < i:
+                out.append(self._block(rows, values, start, i))
+            start = i + 1
+            record = self._record(obj)
+            if record is None:
+                self.skipped += 1
+            else:
+                out.extend(blocks.from_records([record]))
+        if start < n:
+            out.append(self._block(rows, values, start, n))
 
     def _block(self, rows: _Rows, values: npt.NDArray[np.float64], a: int, b: int) -> Block:
         """Rows a to b (exclusive) of `rows` as a block, with their steps and runs."""
