@@ -355,7 +355,8 @@ class DetrJsonParser:
     def _close(self, rows: _Rows, out: list[Block]) -> None:
         """Append the records of `rows` to `out`: blocks, and records for rows that do not fit after all.
 
-        A row with a 0.0 or 1.0 may have had a boolean there: it is parsed again and checked.
+        A row with a 0.0 or 1.0 may have had a boolean there: if its line holds `true` or `false`, it
+        is parsed again and checked.
         """
         n = len(rows.lines)
         if not n:
@@ -364,7 +365,10 @@ class DetrJsonParser:
         values = np.frombuffer(rows.values, dtype=np.float64).reshape(n, -1)
         start = 0
         for i in np.flatnonzero(((values == 0.0) | (values == 1.0)).any(axis=1)).tolist():
-            obj = json_object(rows.lines[i])
+            line = rows.lines[i]
+            if b"true" not in line and b"false" not in line:
+                continue  # no boolean anywhere: a byte search instead of parsing it again
+            obj = json_object(line)
             assert obj is not None
             items = list(obj.values())
             if shape.kinds_hold(items) and shape.lists_hold(shape.lists(items)):
