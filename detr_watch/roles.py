@@ -11,6 +11,7 @@ Standard library only.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Iterable, Mapping, NamedTuple, Optional
 
@@ -98,6 +99,7 @@ def _loss_like(base: str) -> bool:
     return base.startswith("loss") or base.endswith(("loss", "error"))
 
 
+@functools.lru_cache(maxsize=8192)  # a pure function of a name, asked ~1,000 times a frame
 def parse_name(name: str) -> NameInfo:
     """Role, split, auxiliary label and scaling of a native series name."""
     rest = name
