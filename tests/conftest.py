@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 
 import pytest
+from tmux import Pane
 
 from detr_watch.store import SeriesStore
 
@@ -61,3 +65,23 @@ def load_real_log(name: str) -> tuple[str, SeriesStore]:
         source.close()
     assert source.format is not None, f"{name} was not recognised"
     return source.format, store
+
+
+@pytest.fixture
+def panes() -> Iterator[list[Pane]]:
+    """The tmux panes a test starts (append them), killed when it ends."""
+    started: list[Pane] = []
+    yield started
+    for pane in started:
+        pane.kill()
+
+
+def gen_logs() -> ModuleType:
+    """scripts/gen_logs.py, the benchmark's deterministic log writer, as a module."""
+    path = Path(__file__).resolve().parents[1] / "scripts" / "gen_logs.py"
+    spec = importlib.util.spec_from_file_location("gen_logs", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["gen_logs"] = module
+    spec.loader.exec_module(module)
+    return module

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -41,14 +41,6 @@ def log(tmp_path: Path) -> Path:
     path = tmp_path / "log.txt"
     write_log(path, 3)
     return path
-
-
-@pytest.fixture
-def panes() -> Iterator[list[Pane]]:
-    started: list[Pane] = []
-    yield started
-    for pane in started:
-        pane.kill()
 
 
 def wait_until(predicate: Callable[[], object], what: str, timeout: float = WAIT) -> None:

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
@@ -364,14 +364,6 @@ def test_stream_follow_says_when_it_skips_an_over_long_line(tmp_path: Path, log:
 
 
 # --- the live view in a real terminal: the same inputs give a frame, never a crash ---
-
-
-@pytest.fixture
-def panes() -> Iterator[list[Pane]]:
-    started: list[Pane] = []
-    yield started
-    for pane in started:
-        pane.kill()
 
 
 def _live(path: Path, cwd: Path, panes: list[Pane]) -> Pane:

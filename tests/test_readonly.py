@@ -15,7 +15,7 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -264,14 +264,6 @@ def test_stream_follow_only_reads_across_a_rotation(area: Area, tmp_path: Path) 
             proc.kill()
             proc.wait()
     check_trace(read_trace(trace), area.root, {area.log})
-
-
-@pytest.fixture
-def panes() -> Iterator[list[Pane]]:
-    started: list[Pane] = []
-    yield started
-    for pane in started:
-        pane.kill()
 
 
 def test_live_view_only_reads_across_a_rotation(area: Area, tmp_path: Path, panes: list[Pane]) -> None:

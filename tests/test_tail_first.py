@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+from conftest import gen_logs
 
 from detr_watch import blocks
 from detr_watch.commands.common import load, load_tail
 from detr_watch.pipeline import Source
 from detr_watch.store import SeriesStore
-
-
-def gen_logs() -> ModuleType:
-    path = Path(__file__).resolve().parents[1] / "scripts" / "gen_logs.py"
-    spec = importlib.util.spec_from_file_location("gen_logs", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["gen_logs"] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def full(path: Path) -> SeriesStore:

@@ -14,7 +14,6 @@ import re
 import subprocess
 import sys
 import unicodedata
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -176,14 +175,6 @@ def test_error_lines_show_a_hostile_path_as_text(tmp_path: Path) -> None:
         assert proc.returncode == 1
         assert "does not exist" in proc.stderr and "gone?]0;PWNED??[2J" in proc.stderr
         assert unsafe(proc.stderr) == [] and "\x1b" not in proc.stderr
-
-
-@pytest.fixture
-def panes() -> Iterator[list[Pane]]:
-    started: list[Pane] = []
-    yield started
-    for pane in started:
-        pane.kill()
 
 
 def test_live_view_in_a_terminal_is_not_retitled_cleared_or_rung(tmp_path: Path, panes: list[Pane]) -> None:

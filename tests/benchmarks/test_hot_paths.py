@@ -10,16 +10,13 @@ computes. Time them with
 
 from __future__ import annotations
 
-import importlib.util
 import io
-import sys
 import time
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import numpy as np
 import pytest
+from conftest import gen_logs
 
 from detr_watch import analysis, formats
 from detr_watch.commands.common import load
@@ -30,34 +27,24 @@ from detr_watch.store import SeriesStore
 POINTS = 200_000  # a long run's iterations, logged every 10
 
 
-def _gen_logs() -> ModuleType:
-    path = Path(__file__).resolve().parents[2] / "scripts" / "gen_logs.py"
-    spec = importlib.util.spec_from_file_location("gen_logs", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["gen_logs"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def console_lines(tmp_path_factory: pytest.TempPathFactory) -> list[bytes]:
     path = tmp_path_factory.mktemp("bench") / "train.log"
-    _gen_logs().write_console(path, 4_000_000)
+    gen_logs().write_console(path, 4_000_000)
     return path.read_bytes().splitlines()
 
 
 @pytest.fixture(scope="module")
 def logtxt_lines(tmp_path_factory: pytest.TempPathFactory) -> list[bytes]:
     path = tmp_path_factory.mktemp("bench") / "log.txt"
-    _gen_logs().write_logtxt(path, 1000, nan_every=100)
+    gen_logs().write_logtxt(path, 1000, nan_every=100)
     return path.read_bytes().splitlines()
 
 
 @pytest.fixture(scope="module")
 def console_store(tmp_path_factory: pytest.TempPathFactory) -> SeriesStore:
     path = tmp_path_factory.mktemp("bench") / "train.log"
-    _gen_logs().write_console(path, 4_000_000)
+    gen_logs().write_console(path, 4_000_000)
     store = SeriesStore()
     load(Source(path), store)
     return store
