@@ -110,3 +110,57 @@ def test_decimate_minmax_by_columns_is_by_the_loop() -> None:
         buckets = int(rng.integers(1, 200))
         got, want = _minmax_columns(x, y, buckets), _minmax_loop(x, y, buckets)
         assert np.array_equal(got, want), trial
+
+
+def _random_traces(rng: np.random.Generator, trial: int) -> list[plot.Trace]:
+    n = int(rng.integers(1, 2500))
+    step = float(rng.choice([1, 10, 740]))
+    x = np.arange(n, dtype=float) * step if trial % 2 else np.sort(rng.random(n) * 50)
+    traces = []
+    for _ in range(int(rng.integers(1, 5))):
+        y = rng.standard_normal(n).cumsum() * 10.0 ** rng.integers(-4, 3) + rng.integers(-5, 5)
+        if trial % 5 == 0:
+            y[rng.integers(0, n, 4)] = np.nan  # gaps: a segment each
+        if trial % 13 == 0:
+            y[:] = 0.5  # flat: plotext's limits around a single value
+        if trial % 17 == 0:
+            y[rng.integers(0, n, 2)] = np.inf  # dropped points
+        marker = str(rng.choice(["braille", "braille", "hd", "fhd", ".", "dot", "*"]))
+        traces.append(plot.Trace(x, y, None, int(rng.choice([37, 208, 244, 23, 1])), marker))
+    return traces
+
+
+def test_charts_drawn_here_are_plotexts_pictures() -> None:
+    """`draw` puts a linear chart together itself; it must be plotext's text, code for code."""
+    rng = np.random.default_rng(11)
+    here = 0
+    for trial in range(600):
+        traces = _random_traces(rng, trial)
+        width, height = int(rng.integers(8, 110)), int(rng.integers(4, 24))
+        axes = plot.LINEAR
+        if trial % 3 == 0:
+            lo = float(np.nanmin(np.where(np.isfinite(traces[0].y), traces[0].y, np.nan)))
+            axes = plot.Axes(False, (lo, lo + float(rng.random()) + 1e-3))  # clipped at the edges
+        fig = plot.figure(traces, width, height, axes=axes, ascii=trial % 7 == 0)
+        if fig is None:
+            continue
+        before = plot.cache_stats()
+        got = plot.draw(fig)
+        after = plot.cache_stats()
+        here += after["plotext"] == before["plotext"]
+        assert got == plot.draw_plotext(fig), (trial, width, height)
+    assert here > 500  # nearly every chart was drawn here, not by plotext
+
+
+def test_charts_with_a_legend_or_a_log_scale_are_drawn_by_plotext() -> None:
+    x = np.arange(50, dtype=float)
+    labelled = plot.figure([plot.Trace(x, np.sin(x), "train", 37, "braille")], 60, 12)
+    rising = plot.Trace(x, np.exp(x / 10), None, 37, "braille")
+    log = plot.figure([rising], 60, 12, axes=plot.Axes(True, None))
+    for fig in (labelled, log):
+        assert fig is not None
+        before = plot.cache_stats()["plotext"]
+        text = plot.draw(fig)
+        assert plot.cache_stats()["plotext"] == before + 1
+        assert text == plot.draw_plotext(fig)
+    assert labelled is not None and "train" in plot.draw(labelled)

@@ -11,6 +11,11 @@ Nothing is cached here, but `figure` says what a chart would look like before pl
 `key` is the same for two figures exactly when plotext would draw the same characters (the pixels each
 line covers, the tick labels and where they go), so a chart whose new point lands on pixels already
 drawn, or a flat lr that just got longer, is not drawn again (`render.chart`).
+
+The pixels the key is made of are also what a linear chart without a legend (every chart of the
+live view) is drawn from: `_draw_linear` puts plotext's picture together from them in numpy and a
+few list operations, ~1 ms where plotext's build takes 6-20 ms, and the tests hold its text to
+plotext's, code for code. plotext draws the rest (log scale, legends) and remains the reference.
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ if not str(getattr(plt, "__version__", "")).startswith("5."):
     )
 
 _LOCK = threading.Lock()
-_STATS = {"builds": 0}
+_STATS = {"builds": 0, "plotext": 0}
 MAX_SEGMENTS = 200  # gaps beyond this many (log scale over a sign-changing series) are joined
 
 # plotext's frame and tick characters, and what they become in ASCII mode.
@@ -119,6 +124,17 @@ def prepare(trace: Trace, width: int) -> list[tuple[FloatArray, FloatArray]]:
 Prepared = list[tuple[Trace, list[tuple[FloatArray, FloatArray]]]]
 
 
+class Canvas(NamedTuple):
+    """Where plotext puts a linear chart's lines: the data limits, the size of the area inside the
+    axes in characters, and per trace the pixels each of its segments covers (`line_pixels`)."""
+
+    xlim: tuple[float, float]
+    ylim: tuple[float, float]
+    width: int
+    height: int
+    pixels: list[list[npt.NDArray[np.int64]]]
+
+
 class Figure(NamedTuple):
     """A chart as plotext will get it. Figures with equal keys are drawn as the same text."""
 
@@ -129,6 +145,7 @@ class Figure(NamedTuple):
     ascii: bool
     xticks: Optional[tuple[list[float], list[str]]]
     key: tuple[object, ...]
+    canvas: Optional[Canvas] = None  # the pixels plotext would draw (linear charts): `draw` uses them
 
 
 def plot(
@@ -159,7 +176,7 @@ def figure(
     if np.all(xs == np.round(xs)):
         ticks = integer_ticks(float(xs.min()), float(xs.max()), max(2, width // 10))
         xticks = (ticks, [tick_label(t) for t in ticks])
-    key = _picture_key(prepared, width, height, axes, xticks) if not axes.log_y else None
+    key, canvas = _picture_key(prepared, width, height, axes, xticks) if not axes.log_y else (None, None)
     if key is None:  # what plotext gets, exactly: the same input draws the same picture
         key = (
             "input",
@@ -172,7 +189,7 @@ def figure(
                 for t, segs in prepared
             ),
         )
-    return Figure(prepared, width, height, axes, ascii, xticks, (ascii, *key))
+    return Figure(prepared, width, height, axes, ascii, xticks, (ascii, *key), canvas)
 
 
 def _lim(values: FloatArray) -> tuple[float, float]:
@@ -221,10 +238,11 @@ def _picture_key(
     height: int,
     axes: Axes,
     xticks: Optional[tuple[list[float], list[str]]],
-) -> Optional[tuple[object, ...]]:
+) -> tuple[Optional[tuple[object, ...]], Optional[Canvas]]:
     """What plotext 5's `build_plot` puts on the screen for a linear chart: the y tick labels and
     their rows, the x tick labels and their columns, and per line (a segment is a line of its own)
-    its colour, marker and the pixels it covers. None when the canvas would be empty."""
+    its colour, marker and the pixels it covers; and those pixels. (None, None) when the canvas
+    would be empty."""
     ys = np.concatenate([y for _, segs in prepared for _, y in segs])
     xs = np.concatenate([x for _, segs in prepared for x, _ in segs])
     ylim = (min(axes.ylim), max(axes.ylim)) if axes.ylim is not None else _lim(ys)
@@ -234,22 +252,25 @@ def _picture_key(
     width_canvas = width - 2 - ut.max_length(ylabels)  # two y axes and the labels on the left
     height_canvas = height - 3  # two x axes and the labels below
     if width_canvas < 1 or height_canvas < 1:
-        return None
+        return None, None
     if xticks is not None:
         xt, xl = xticks
     else:
         xt = ut.linspace(*xlim, 5)  # plotext's default x frequency
         xl = ut.get_labels(xt)
     lines = []
+    pixels = []
     for trace, segs in prepared:
-        marker = ut.marker_codes.get(trace.marker, trace.marker)  # plotext's check_marker
-        marker = marker if marker in ut.hd_symbols else marker[0]
+        marker = _marker(trace.marker)
         fx, fy = ut.marker_factor(marker, 2, 2, 2), ut.marker_factor(marker, 2, 3, 4)
+        covered = []
         for x, y in segs:
             px = matrix_data(x, xlim, width_canvas * fx)
             py = matrix_data(y, ylim, height_canvas * fy)
-            lines.append((trace.color, marker, trace.label, line_pixels(px, py).tobytes()))
-    return (
+            covered.append(line_pixels(px, py))
+            lines.append((trace.color, marker, trace.label, covered[-1].tobytes()))
+        pixels.append(covered)
+    key = (
         "pixels",
         width,
         height,
@@ -259,20 +280,35 @@ def _picture_key(
         tuple(ut.get_matrix_data(xt, xlim, width_canvas)),
         tuple(lines),
     )
+    return key, Canvas(xlim, ylim, width_canvas, height_canvas, pixels)
+
+
+def _marker(name: str) -> str:
+    """plotext's `check_marker`: a marker name ("braille", "hd", "dot", ...) or its first character."""
+    marker = str(ut.marker_codes.get(name, name))
+    return marker if marker in ut.hd_symbols else marker[0]
 
 
 def draw(fig: Figure) -> str:
-    """plotext's text of `fig`."""
+    """plotext's text of `fig`: drawn here (`_draw_linear`) when it is a linear chart without a
+    legend (every chart of the live view), by plotext otherwise."""
+    text = _draw_linear(fig) if fig.canvas is not None else None
+    with _LOCK:
+        _STATS["builds"] += 1
+        return text if text is not None else _build(fig)
+
+
+def draw_plotext(fig: Figure) -> str:
+    """plotext's text of `fig`, drawn by plotext (what `draw` must equal, character for character)."""
     with _LOCK:
         return _build(fig)
 
 
 def _build(fig: Figure) -> str:
     """Called under _LOCK."""
-    _STATS["builds"] += 1
+    _STATS["plotext"] += 1
     axes = fig.axes
-    plt.main()
-    plt.clf()
+    plt.main()  # left clear by the last build
     try:
         plt.limitsize(False, False)  # after clf (which resets it) and before plotsize
         plt.plotsize(fig.width, fig.height)
@@ -297,6 +333,128 @@ def _build(fig: Figure) -> str:
     if fig.ascii:
         text = text.translate(_ASCII)
     return text
+
+
+def _draw_linear(fig: Figure) -> Optional[str]:
+    """What plotext 5's `build_plot` and `set_canvas` make of a linear chart with the "clear" theme
+    and no legend, drawn from the pixels the figure's key was computed from; None for a chart with
+    a legend (plotext draws it). plotext spends ~4 ms a chart on its frame and ~15 us a pixel joining
+    and packing points in Python: here the lines are numpy (`line_pixels`, `_cells`) and the frame a
+    few list operations, about 1 ms a chart. Each step below is the plotext step of the same name,
+    with plotext's own helpers for labels, tick positions and colour codes; the tests hold the text
+    to plotext's for thousands of random charts."""
+    canvas = fig.canvas
+    if canvas is None or any(t.label for t, _ in fig.prepared):
+        return None
+    width, height = fig.width, fig.height
+    xlim, ylim = canvas.xlim, canvas.ylim
+    yticks = ut.linspace(*ylim, 7)
+    ylabels = ut.add_extra_spaces(ut.get_labels(yticks), "left")
+    if fig.xticks is not None:  # plt.xticks: labels as strings, pairs through a set (`ut.brush`)
+        xticks, xlabels = ut.brush(list(fig.xticks[0]), [str(v) for v in fig.xticks[1]])
+    else:
+        xticks = ut.linspace(*xlim, 5)
+        xlabels = ut.get_labels(xticks)
+    width_ylabels = ut.max_length(ylabels)
+    height_xlabels = 1 if xlabels else 0
+    width_canvas = width - 2 - width_ylabels
+    height_canvas = height - 2 - height_xlabels
+    if (width_canvas, height_canvas) != (canvas.width, canvas.height):
+        return None
+    col_start, row_start = width_ylabels + 1, height_xlabels + 1
+    col_end, row_end = col_start + width_canvas, row_start + height_canvas
+    grid = [[" "] * width for _ in range(height)]  # row 0 is the bottom, as in plotext
+    paint: list[list[Color]] = [[ut.no_color] * width for _ in range(height)]
+
+    def put(col: int, row: int, char: str) -> None:
+        if 0 <= col < width and 0 <= row < height:
+            grid[row][col] = char
+
+    # Add Lower X Ticks: a label that would touch another is left out, and so is its tick
+    cticks = ut.get_matrix_data(xticks, xlim, width_canvas)
+    row_xticks = min(row_start - 2, height - 1)
+    inserted = []
+    for c, label in zip(cticks, xlabels):
+        tick_row = grid[row_xticks]
+        col = ut.correct_coord(tick_row, label, col_start + c)
+        b, e = max(col - 1, 0), min(col + len(label) + 1, width)
+        if all(tick_row[k] == " " for k in range(b, e)) and col >= 0 and col + len(label) <= width:
+            tick_row[col : col + len(label)] = label
+            inserted.append(c)
+    # Add Upper X Axes
+    for i in range(width_canvas):
+        put(col_start + i, row_end, "─")
+    # Add Left Y Ticks
+    rticks = ut.get_matrix_data(yticks, ylim, height_canvas)
+    for r, label in zip(rticks, ylabels):
+        for i, char in enumerate(label):
+            put(i, r + row_start, char)
+    # Add Left Y Axis, Right Y Axis
+    for i in range(height_canvas):
+        put(width_ylabels, row_start + i, "┤" if i in rticks else "│")
+        if width >= width_ylabels + 2:
+            put(col_end, row_start + i, "│")
+    # Add Frame 4 Corners
+    put(col_start - 1, row_start - 1, "└")
+    put(col_end, row_start - 1, "┘")
+    put(col_start - 1, row_end, "┌")
+    put(col_end, row_end, "┐")
+    # Add Lower X Axes
+    for i in range(width_canvas):
+        put(col_start + i, row_start - 1, "┬" if i in inserted else "─")
+    # Add Data to Canvas: a segment at a time, each cell taking the last character put there
+    for (trace, _), covered in zip(fig.prepared, canvas.pixels):
+        m = _marker(trace.marker)
+        fx, fy = ut.marker_factor(m, 2, 2, 2), ut.marker_factor(m, 2, 3, 4)
+        for codes in covered:
+            px, py = codes >> 32, codes - ((codes >> 32) << 32)
+            inside = (px >= 0) & (px < width_canvas * fx) & (py >= 0) & (py < height_canvas * fy)
+            cx, cy, chars = _cells(px[inside], py[inside], m, fx, fy)
+            for col, row, char in zip(cx, cy, chars):
+                grid[row + row_start][col + col_start] = char
+                paint[row + row_start][col + col_start] = trace.color
+    # set_canvas: top row first, a colour code before each run of one colour and a reset after it
+    out = []
+    for row in range(height - 1, -1, -1):
+        line, colors = grid[row], paint[row]
+        start = 0
+        for col in range(1, width + 1):
+            if col == width or colors[col] != colors[start]:
+                out.append(ut.colors_to_ansi(colors[start], ut.no_color, ut.no_color))
+                out.append("".join(line[start:col]))
+                out.append(ut.ansi_end)
+                start = col
+        out.append("\n")
+    text = "".join(out).rstrip("\n")
+    return text.translate(_ASCII) if fig.ascii else text
+
+
+_HD_CHARS: dict[tuple[int, int, int], str] = {}
+
+
+def _cells(
+    px: npt.NDArray[np.int64], py: npt.NDArray[np.int64], marker: str, fx: int, fy: int
+) -> tuple[list[int], list[int], list[str]]:
+    """The character cells of these pixels and plotext's character for each (`ut.hd_group`): a
+    high-definition marker packs fx x fy pixels into one block or braille character."""
+    if fx == fy == 1:
+        return px.tolist(), py.tolist(), [marker] * px.shape[0]
+    # bit of each pixel in plotext's code: rows top down, each left to right
+    bit = np.left_shift(1, (fy - 1 - py % fy) * fx + px % fx)
+    cell = (px // fx) * 2**32 + py // fy
+    order = np.argsort(cell, kind="stable")
+    cell, bit = cell[order], bit[order]
+    start = np.flatnonzero(np.r_[True, cell[1:] != cell[:-1]])
+    masks = np.bitwise_or.reduceat(bit, start).tolist() if start.shape[0] else []
+    cells = cell[start]
+    chars = []
+    for m in masks:
+        ch = _HD_CHARS.get((fx, fy, m))
+        if ch is None:
+            code = tuple((m >> k) & 1 for k in range(fx * fy))
+            ch = _HD_CHARS[(fx, fy, m)] = ut.get_hd_marker(code)
+        chars.append(ch)
+    return (cells >> 32).tolist(), (cells - ((cells >> 32) << 32)).tolist(), chars
 
 
 def integer_ticks(lo: float, hi: float, max_ticks: int) -> list[float]:
@@ -333,6 +491,7 @@ def figure_is_empty() -> bool:
 
 
 def cache_stats() -> dict[str, int]:
-    """How many plotext builds since start (for tests and benchmarks)."""
+    """How many charts were drawn (`builds`) and how many of them by plotext (`plotext`) since
+    start (for tests and benchmarks)."""
     with _LOCK:
         return dict(_STATS)
