@@ -347,3 +347,40 @@ def test_epoch_axis_ticks_are_round_numbers() -> None:
     assert plot.integer_ticks(1, 72, 9) == [10, 20, 30, 40, 50, 60, 70]
     assert plot.integer_ticks(3, 3, 5) == [3]
     assert [plot.tick_label(t) for t in (12, 2500, 120_000, 1_500_000)] == ["12", "2500", "120k", "1.5M"]
+
+
+def test_charts_decoded_here_look_as_rich_decodes_them() -> None:
+    """`chart._decode_colours` stands in for `Text.from_ansi` on plotext's text: the same screen."""
+    from rich.text import Text
+
+    from detr_watch.render.chart import _decode_colours, _fit
+
+    def screen(lines: object) -> str:
+        out = io.StringIO()
+        console = Console(file=out, width=80, force_terminal=True, color_system="256")
+        for line in lines:  # type: ignore[attr-defined]
+            for seg in line:
+                console.print(Text(seg.text, style=seg.style or ""), end="")
+            console.print()
+        return out.getvalue()
+
+    rng = np.random.default_rng(3)
+    x = np.arange(300, dtype=float)
+    for trial in range(30):
+        traces = [
+            plot.Trace(x, rng.standard_normal(300).cumsum(), None, int(c), "braille")
+            for c in rng.choice([37, 208, 244, 1, 255], size=int(rng.integers(1, 4)))
+        ]
+        width, height = int(rng.integers(20, 80)), int(rng.integers(5, 15))
+        text = plot.plot(traces, width, height)
+        fast = _decode_colours(text, width, height)
+        assert fast is not None, trial
+        console = Console(file=io.StringIO(), width=width, force_terminal=True, color_system="256")
+        decoded = Text.from_ansi(text, no_wrap=True, overflow="crop", end="")
+        slow = [_fit(list(line.render(console)), width) for line in decoded.split("\n", allow_blank=True)]
+        assert screen(fast) == screen(slow[:height]), trial
+    # anything but a reset or a 256-colour foreground is left to rich
+    assert _decode_colours("a\x1b[1mb\x1b[0m", 10, 1) is None
+    assert _decode_colours("a\x1b[38;2;1;2;3mb", 10, 1) is None
+    assert _decode_colours("a\x07b", 10, 1) is None
+    assert _decode_colours("ab\x1b[38;5;37mcd\x1b[0m", 4, 1) is not None
