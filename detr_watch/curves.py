@@ -17,7 +17,17 @@ from typing import Hashable, NamedTuple, Optional, Sequence
 import numpy as np
 import numpy.typing as npt
 
-from detr_watch.analysis import EmaState, FloatArray, ema_more, ema_state, stitch
+from detr_watch.analysis import (
+    Bins,
+    EmaState,
+    FloatArray,
+    bins_more,
+    bins_points,
+    bins_state,
+    ema_more,
+    ema_state,
+    stitch,
+)
 from detr_watch.analysis import percentiles as percentile_values
 from detr_watch.memo import grow
 from detr_watch.store import SeriesData, series_key
@@ -34,6 +44,8 @@ class Curve(NamedTuple):
     x: FloatArray
     y: FloatArray
     raw: Optional[FloatArray]
+    # (the store's arrays, a name): x, y and raw only grow at their end as those arrays do (`compact`)
+    origin: Optional[tuple[tuple[object, ...], Hashable]] = None
 
 
 def x_values(series: SeriesData, mode: str, t0: float) -> tuple[FloatArray, str]:
@@ -92,6 +104,7 @@ def curves(
     else:
         parts = run_indices(series.runs)
     w = min(max(smoothing, 0.0), MAX_SMOOTHING)
+    arrays, key = series_key(series)
     out: list[Curve] = []
     for run, idx in parts:
         if idx.shape[0] == xs.shape[0]:  # every point, in order: no copy of the whole history
@@ -108,7 +121,14 @@ def curves(
             continue
         if not ok.all():
             x, y, raw = x[ok], y[ok], raw[ok]
-        out.append(Curve(run, x, y, raw if w > 0 else None))
+        # a run's points are picked by what they are and new points join the newest run, so each
+        # curve of an unstitched history is the one before with points added at its end
+        origin = (
+            None
+            if stitched
+            else (tuple(arrays), (series.name, key[1], run, w, unit, t0 if unit == "hours" else 0))
+        )
+        out.append(Curve(run, x, y, raw if w > 0 else None, origin))
     return out, unit
 
 
@@ -141,6 +161,30 @@ def smoothed(
         return ema_more(raw, weight, previous)
 
     return grow(slot, arrays, starts, len(series), full, more).values
+
+
+COMPACT_FROM = 20_000  # points from which a line is drawn from its x bins (`compact`)
+
+
+def compact(curve: Curve, y: FloatArray, tag: str) -> tuple[FloatArray, FloatArray]:
+    """`curve.x` and `y` (its `y` or `raw`, as `tag` says), or for a long line that only grows at
+    its end, the points of its x bins (`analysis.bins_points`: ~2,000 points that keep every bin's
+    extremes, which min/max per character column then thins): updated over new points only, so a
+    record does not make a chart read the whole history again. A line that is not finite or not
+    ascending in x is returned whole."""
+    n = curve.x.shape[0]
+    if curve.origin is None or n < COMPACT_FROM or y.shape[0] != n:
+        return curve.x, y
+    arrays, name = curve.origin
+
+    def full() -> Optional[Bins]:
+        return bins_state(curve.x, y)
+
+    def more(covered: int, previous: Optional[Bins]) -> Optional[Bins]:
+        return None if previous is None else bins_more(curve.x, y, previous)
+
+    got = grow(("bins", tag, name), list(arrays), name, n, full, more)
+    return (curve.x, y) if got is None else bins_points(got)
 
 
 def nice_floor(x: float) -> float:

@@ -353,3 +353,51 @@ def test_percentiles_of_random_samples_with_ties_are_numpys_floats() -> None:
         for values in (rng.normal(size=n), rng.integers(0, 3, size=n).astype(float)):
             qs = (5, 25, 50, 75, 95)
             assert percentiles(values, qs) == [float(v) for v in np.percentile(values, qs)]
+
+
+def test_bins_grown_over_new_points_are_the_bins_of_all_of_them() -> None:
+    from detr_watch.analysis import bins_more, bins_points, bins_state
+
+    rng = np.random.default_rng(2)
+    for trial in range(200):
+        n = int(rng.integers(1, 40000))
+        step = float(rng.choice([1.0, 0.25, 740.0, 1 / 3]))
+        x = np.cumsum(rng.integers(0, 3, n)) * step + float(rng.integers(-100, 1000))
+        y = rng.standard_normal(n).cumsum()
+        if trial % 4 == 0:
+            y = np.round(y)  # ties: the first lowest and highest point of a bin
+        full = bins_state(x, y)
+        assert full is not None
+        cuts = sorted(set(rng.integers(1, n + 1, int(rng.integers(1, 6))).tolist()) | {n})
+        grown = bins_state(x[: cuts[0]], y[: cuts[0]])
+        for c in cuts[1:]:
+            assert grown is not None
+            grown = bins_more(x[:c], y[:c], grown)
+        assert grown is not None
+        for name in full._fields:
+            assert np.array_equal(np.asarray(getattr(full, name)), np.asarray(getattr(grown, name))), (
+                trial,
+                name,
+            )
+        px, py = bins_points(full)
+        assert full.ids.shape[0] <= 1025
+        assert (px[0], py[0], px[-1], py[-1]) == (x[0], y[0], x[-1], y[-1])
+        assert np.all(np.diff(px) >= 0) and py.min() == y.min() and py.max() == y.max()
+        # each bin's extremes are among the points kept
+        ids = np.floor(np.ldexp(x, -full.k))
+        for b in rng.choice(full.ids, size=min(5, full.ids.shape[0]), replace=False):
+            inside = ids == b
+            assert y[inside].min() in py and y[inside].max() in py
+
+
+def test_bins_refuse_what_they_cannot_keep() -> None:
+    from detr_watch.analysis import bins_more, bins_state
+
+    x = np.arange(10.0)
+    assert bins_state(x, np.where(x == 3, np.nan, x)) is None
+    assert bins_state(x[::-1].copy(), x) is None
+    b = bins_state(x[:5], x[:5])
+    assert b is not None
+    assert bins_more(np.r_[x[:5], 2.0], np.r_[x[:5], 1.0], b) is None  # x went back
+    assert bins_more(np.r_[x[:5], 6.0], np.r_[x[:5], np.inf], b) is None
+    assert bins_state(np.array([1e300, 1e300 + 1e290]), np.array([1.0, 2.0])) is not None

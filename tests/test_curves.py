@@ -215,3 +215,48 @@ def test_smoothed_curves_of_a_growing_store_equal_smoothing_the_whole(stitched: 
             y = ema(raw, 0.9)
             assert c.y.tobytes() == y[np.isfinite(y)].tobytes()
     assert memo.stats()["computed"] > 0
+
+
+def test_long_curves_are_drawn_from_their_bins_kept_over_new_points(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A growing store's long curve compacts to the bins of all its points, updated record by record;
+    a stitched curve or a short one is drawn whole."""
+    from detr_watch import memo
+    from detr_watch.analysis import bins_points, bins_state
+
+    memo.clear()
+    whole = []  # curves binned from their first point (counted; the real function runs)
+
+    def counted(x: np.ndarray, y: np.ndarray) -> object:
+        whole.append(len(x))
+        return bins_state(x, y)
+
+    monkeypatch.setattr(curves, "bins_state", counted)
+    store = SeriesStore()
+    rng = np.random.default_rng(3)
+    step = 0
+    computed = []
+    for k in range(12):
+        records = []
+        for _ in range(4000 if k < 6 else int(rng.integers(1, 3))):
+            step += 10
+            records.append(
+                Record(step=float(step), axis=ITER, run=0, metrics={"train_loss": float(rng.normal(2, 0.5))})
+            )
+        store.append(records)
+        s = store.snapshot().series["train_loss"]
+        (c,), _ = curves.curves(s, smoothing=0.6)
+        before = len(whole)
+        x, y = curves.compact(c, c.y, "y")
+        computed.append(len(whole) - before)
+        if len(s) < curves.COMPACT_FROM:
+            assert x is c.x and y is c.y
+            continue
+        want = bins_state(c.x, c.y)
+        assert want is not None
+        wx, wy = bins_points(want)
+        assert np.array_equal(x, wx) and np.array_equal(y, wy), k
+        assert x.shape[0] < 2100 and y.min() == c.y.min() and y.max() == c.y.max()
+        (stitched,), _ = curves.curves(s, smoothing=0.6, stitched=True, run_starts={0: 10.0})
+        assert curves.compact(stitched, stitched.y, "y")[0] is stitched.x
+    # once binned, a curve's bins are extended over new points, not binned whole again
+    assert computed.count(1) == 1 and computed[-1] == 0

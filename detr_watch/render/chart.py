@@ -9,6 +9,7 @@ points faint beneath it. What is drawn is derived from the whole stored history 
 from __future__ import annotations
 
 import functools
+import math
 import re
 from typing import NamedTuple, Optional, Sequence
 
@@ -167,6 +168,18 @@ def _decode_colours(text: str, width: int, height: int) -> Optional[tuple[tuple[
     return tuple(lines)
 
 
+def _compacted(trace: plot.Trace, curve: curves.Curve, tag: str) -> plot.Trace:
+    """`trace` with a long history as its x bins' points (`curves.compact`)."""
+    x, y = curves.compact(curve, trace.y, tag)
+    return trace if x is trace.x and y is trace.y else trace._replace(x=x, y=y)
+
+
+def _per_epoch(series: SeriesData) -> bool:
+    """`curves.per_epoch`, kept per series arrays (it reads every point's epoch)."""
+    arrays, key = series_key(series)
+    return latest(("per_epoch", series.name), arrays, key, lambda: curves.per_epoch(series))
+
+
 def first_time(snapshot: Snapshot) -> float:
     """The log's first wall-clock time (x as time counts hours from it); NaN when it has none."""
     return memo(snapshot, "t0", lambda: curves.first_time(list(snapshot.series.values())))
@@ -218,7 +231,7 @@ class Chart:
         v = self.view
         if v.smoothing <= 0 or not smoothable(line.name):
             return 0.0
-        if curves.per_epoch(series) and not v.smooth_epochs:
+        if not v.smooth_epochs and _per_epoch(series):
             return 0.0
         return v.smoothing
 
@@ -242,7 +255,7 @@ class Chart:
             got, unit = curves.curves(
                 series,
                 x_mode=view.x,
-                t0=first_time(snap),
+                t0=first_time(snap) if view.x == "time" else math.nan,  # over every series: only when used
                 smoothing=self.smoothing(line, series),
                 stitched=view.stitched,
                 run_starts=dict(run_starts(snap, series.axis)),
@@ -262,9 +275,10 @@ class Chart:
                 derived = [(line, [curves.crop(c, hi - window) for c in cs], nr) for line, cs, nr in derived]
                 notes.append(f"last {fmt.step(window)}")
         # earlier runs (grey) first, so the newest run is drawn over them
-        earlier: list[plot.Trace] = []
-        newest: list[plot.Trace] = []
-        raws: list[plot.Trace] = []
+        # each trace with the curve it draws and which of its values ("y" or "raw")
+        earlier: list[tuple[plot.Trace, curves.Curve, str]] = []
+        newest: list[tuple[plot.Trace, curves.Curve, str]] = []
+        raws: list[tuple[plot.Trace, curves.Curve, str]] = []
         legend: list[Entry] = []
         old_legend: list[Entry] = []
         labelled_runs: set[tuple[int, int]] = set()
@@ -289,12 +303,14 @@ class Chart:
                     if not plain and not view.ascii:
                         marker = "braille"
                     label = line.label + (f" (run {c.run + 1})" if has_old and not multi else "")
-                    newest.append(plot.Trace(c.x, y, None, color, marker))
+                    newest.append((plot.Trace(c.x, y, None, color, marker), c, "y"))
                     legend.append(Entry(marker, color, label))
                     if c.raw is not None and view.raw:
                         raw = curves.log_gaps(c.raw) if log_y else c.raw
                         faint = FAINT.get(color, EARLIER_RUN)
-                        raws.append(plot.Trace(c.x, raw, None, faint, "." if view.ascii else "braille"))
+                        raws.append(
+                            (plot.Trace(c.x, raw, None, faint, "." if view.ascii else "braille"), c, "raw")
+                        )
                     continue
                 key = (line.log, c.run)
                 run_label: Optional[str] = None
@@ -306,17 +322,17 @@ class Chart:
                     elif key == old_runs[-1]:
                         run_label = f"{prefix}runs {old_runs[0][1] + 1}-{c.run + 1}"
                 old_marker = "." if view.ascii else "braille"
-                earlier.append(plot.Trace(c.x, y, None, EARLIER_RUN, old_marker))
+                earlier.append((plot.Trace(c.x, y, None, EARLIER_RUN, old_marker), c, "y"))
                 if run_label is not None:
                     old_legend.append(Entry(old_marker, EARLIER_RUN, run_label))
-        traces = earlier + raws + newest
         ylim = None
-        if view.robust_y and traces:
-            ylim = curves.robust_range([t.y for t in traces], log=log_y)
+        if view.robust_y and (earlier or raws or newest):
+            ylim = curves.robust_range([t.y for t, _, _ in earlier + raws + newest], log=log_y)
             if ylim is not None:
                 notes.append("5-95%")
         if log_y:
             notes.append("log")
+        traces = [t if log_y else _compacted(t, c, tag) for t, c, tag in earlier + raws + newest]
         return traces, plot.Axes(log_y, ylim), unit, " · ".join(notes), tuple(legend + old_legend)
 
     def _inputs(self) -> tuple[list[object], tuple[object, ...]]:

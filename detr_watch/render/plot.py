@@ -109,15 +109,15 @@ def prepare(trace: Trace, width: int) -> list[tuple[FloatArray, FloatArray]]:
     segs = segments(trace.x, trace.y)
     if not segs:
         return []
-    lo = min(float(s[0].min()) for s in segs)
-    hi = max(float(s[0].max()) for s in segs)
-    span = hi - lo
+    extents = [(float(sx.min()), float(sx.max())) for sx, _ in segs]
+    lo = min(a for a, _ in extents)
+    span = max(b for _, b in extents) - lo
     out = []
-    for sx, sy in segs:
-        share = (float(sx.max()) - float(sx.min())) / span if span > 0 else 1.0
+    for (sx, sy), (a, b) in zip(segs, extents):
+        share = (b - a) / span if span > 0 else 1.0
         # Min and max per character column keeps every spike; finer buckets (one per braille dot
         # column) would double plotext's build time for no visible difference.
-        out.append(decimate_minmax(sx, sy, max(1, round(width * share))))
+        out.append(decimate_minmax(sx, sy, max(1, round(width * share)), finite=True))
     return out
 
 
@@ -217,19 +217,21 @@ def line_pixels(px: npt.NDArray[np.int64], py: npt.NDArray[np.int64]) -> npt.NDA
     """The pixels plotext's `ut.get_lines` covers joining these points (as x * 2**32 + y, sorted,
     unique): each segment is the first `a - 1` of `a = max(|dx|, |dy|) + 1` points of `linspace`,
     truncated, and the line's last point ends it."""
-    dx, dy = np.diff(px), np.diff(py)
-    a = np.maximum(np.abs(dx), np.abs(dy)) + 1
-    k = a - 1  # points each segment contributes
-    seg = np.repeat(np.arange(k.shape[0]), k)
-    i = (np.arange(seg.shape[0]) - np.repeat(np.cumsum(k) - k, k)).astype(np.float64)
+    dx, dy = px[1:] - px[:-1], py[1:] - py[:-1]  # np.diff's own overhead is 10 us a call
+    k = np.maximum(np.abs(dx), np.abs(dy))  # points each segment contributes: a - 1
+    seg = np.arange(k.shape[0]).repeat(k)
+    i = (np.arange(seg.shape[0]) - (np.cumsum(k) - k).repeat(k)).astype(np.float64)
     div = np.maximum(k, 1).astype(np.float64)
     sx = np.where(k > 0, dx / div, 0.0)
     sy = np.where(k > 0, dy / div, 0.0)
     xs = np.trunc(px[:-1][seg] + i * sx[seg]).astype(np.int64)
     ys = np.trunc(py[:-1][seg] + i * sy[seg]).astype(np.int64)
-    codes = np.sort(np.concatenate([xs * 2**32 + ys, px[-1:] * 2**32 + py[-1:]]))
+    codes = np.concatenate([xs * 2**32 + ys, px[-1:] * 2**32 + py[-1:]])
+    codes.sort()
     # np.unique's result without np.unique (its first call imports numpy.ma: 16 ms)
-    return codes[np.r_[True, codes[1:] != codes[:-1]]]
+    first = np.ones(codes.shape[0], dtype=bool)
+    first[1:] = codes[1:] != codes[:-1]
+    return codes[first]
 
 
 def _picture_key(
@@ -444,7 +446,9 @@ def _cells(
     cell = (px // fx) * 2**32 + py // fy
     order = np.argsort(cell, kind="stable")
     cell, bit = cell[order], bit[order]
-    start = np.flatnonzero(np.r_[True, cell[1:] != cell[:-1]])
+    first = np.ones(cell.shape[0], dtype=bool)
+    first[1:] = cell[1:] != cell[:-1]
+    start = np.flatnonzero(first)
     masks = np.bitwise_or.reduceat(bit, start).tolist() if start.shape[0] else []
     cells = cell[start]
     chars = []
