@@ -95,6 +95,27 @@ def test_decimate_minmax(benchmark: Any) -> None:
     assert xs.shape[0] <= 2 * 160 + 2
 
 
+def test_bins_extended_by_a_record(benchmark: Any) -> None:
+    x = np.arange(POINTS + 1, dtype=np.float64)
+    y = np.random.default_rng(0).random(POINTS + 1)
+    before = analysis.bins_state(x[:-1], y[:-1])
+    assert before is not None
+    got = benchmark(analysis.bins_more, x, y, before)
+    assert got is not None and got.covered == POINTS + 1
+
+
+def test_chart_drawn_without_plotext(benchmark: Any) -> None:
+    from detr_watch.render import plot
+
+    x = np.arange(2000, dtype=np.float64)
+    rng = np.random.default_rng(0)
+    traces = [plot.Trace(x, rng.random(2000).cumsum(), None, c, "braille") for c in (23, 37)]
+    fig = plot.figure(traces, 78, 14)
+    assert fig is not None
+    text = benchmark(plot.draw, fig)
+    assert len(text.splitlines()) == 14
+
+
 def test_ema_smoothing(benchmark: Any) -> None:
     y = np.random.default_rng(0).random(POINTS)
     out = benchmark(analysis.ema, y, 0.6)
