@@ -244,7 +244,7 @@ class Dashboard:
         defs = chart_defs(self.board, self.view)
         table = self._table()
         if not defs:
-            return layout.block(console, options, table, width, body_h)
+            return table.render_lines(console, options, width, body_h)
         charts_w, charts_h = self._chart_area(width, body_h)
         fit = layout.per_page(charts_w, charts_h)
         page = pages[0]
@@ -253,9 +253,9 @@ class Dashboard:
         shown = [Chart(d, self.board, self.view, i == focus) for i, d in enumerate(on_page)]
         grid = layout.grid(console, options, shown, charts_w, charts_h)
         if width >= SIDE_TABLE_FROM:
-            side = layout.block(console, options, table, self._side_width(width), body_h)
+            side = table.render_lines(console, options, self._side_width(width), body_h)
             return layout.hjoin(grid, side, 2 * GUTTER)
-        return grid + layout.block(console, options, table, width, body_h - charts_h)
+        return grid + table.render_lines(console, options, width, body_h - charts_h)
 
     def _message(self, console: Console, options: ConsoleOptions, width: int, height: int) -> Lines:
         text = Text(justify="center")

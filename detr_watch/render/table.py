@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import NamedTuple, Optional, Sequence
+import threading
+import weakref
+from dataclasses import dataclass
+from typing import Hashable, NamedTuple, Optional, Sequence, Union
 
 import numpy as np
 from rich.cells import cell_len, set_cell_size
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 
 from detr_watch import analysis
@@ -17,6 +21,7 @@ from detr_watch.analysis import FloatArray
 from detr_watch.logs import Board
 from detr_watch.memo import grow, latest, memo
 from detr_watch.render import fmt
+from detr_watch.render.chart import Lines
 from detr_watch.render.history import RunStarts, history, run_starts
 from detr_watch.roles import goal
 from detr_watch.store import SeriesData, Snapshot, series_key
@@ -35,6 +40,8 @@ class Row(NamedTuple):
     direction: int  # -1, 0, +1
     best: str
     last_finite: bool
+    best_value: float = math.nan  # what `best` says, as numbers (MultiTable compares them across logs)
+    best_step: float = math.nan
 
 
 def row(series: SeriesData, snapshot: Snapshot, window: int) -> Row:
@@ -50,13 +57,19 @@ def row(series: SeriesData, snapshot: Snapshot, window: int) -> Row:
     change = analysis.trend(steps[-tail:], values[-tail:], window)
     ref, _ = analysis.last_finite(values[-tail:], steps[-tail:])
     mode = goal(series.name)
-    best = "-"
+    best, b, at = "-", math.nan, math.nan
     if mode is not None:
         b, at = _best(series, starts, steps, values, mode)
         if not math.isnan(b):
             best = f"{fmt.value(b)} @{fmt.step(at)}"
     return Row(
-        fmt.value(last), fmt.change(change), analysis.direction(change, ref), best, math.isfinite(last)
+        fmt.value(last),
+        fmt.change(change),
+        analysis.direction(change, ref),
+        best,
+        math.isfinite(last),
+        b,
+        at,
     )
 
 
@@ -121,56 +134,282 @@ def _fitting(names: Sequence[str], height: int) -> list[str]:
     return list(names) if len(names) <= fit else list(names[: max(0, fit - 1)])
 
 
-def _layout(
-    width: int,
-    height: int,
-    headers: Sequence[str],
-    names: Sequence[str],
-    total: int,
-    cells: Sequence[Sequence[Text]],
-    ascii_only: bool,
-) -> list[Text]:
-    """Aligned lines: the name column takes what the right-aligned value columns leave."""
-    widths = [max([cell_len(h)] + [c[i].cell_len for c in cells]) for i, h in enumerate(headers[1:])]
-    name_w = max(8, width - sum(widths) - len(widths))
+Cell = tuple[str, str]  # (text, style)
 
-    def line(name: Text, row_cells: Sequence[Text]) -> Text:
-        out = Text(no_wrap=True, overflow="crop", end="")
-        name.align("left", name_w)
-        out.append_text(name)
-        for cell, w in zip(row_cells, widths):
-            cell.align("right", w)
-            out.append(" ")
-            out.append_text(cell)
-        out.truncate(width)
-        return out
 
-    out = [
-        line(Text(headers[0], style="bold"), [Text(h, style="bold") for h in headers[1:]]),
-        Text(("-" if ascii_only else "─") * width, style="dim", end=""),
-    ]
-    for name, row_cells in zip(names, cells):
+class Content(NamedTuple):
+    """Everything the lines of a table at one size are drawn from, as strings: equal contents draw
+    equal lines, so it is the key of the lines a frame reuses (no float in it: NaN != NaN)."""
+
+    headers: tuple[str, ...]
+    names: tuple[str, ...]  # the names shown
+    total: int  # the names there are
+    cells: tuple[tuple[Cell, ...], ...]  # per name shown, the cells after its name
+    ascii_only: bool
+
+
+def _line(name: Text, cells: Sequence[Text], widths: Sequence[int], name_w: int, width: int) -> Text:
+    out = Text(no_wrap=True, overflow="crop", end="")
+    name.align("left", name_w)
+    out.append_text(name)
+    for cell, w in zip(cells, widths):
+        cell.align("right", w)
+        out.append(" ")
+        out.append_text(cell)
+    out.truncate(width)
+    return out
+
+
+def _one_cell(text: str) -> bool:
+    """Whether every character of `text` takes one cell (no control, wide or combining character)."""
+    if text.isascii():
+        return text.isprintable()
+    return text.isprintable() and all(cell_len(c) == 1 for c in text)
+
+
+def _offsets(parts: Sequence[Cell]) -> list[int]:
+    """Where each part starts in the text of them all."""
+    out, pos = [], 0
+    for text, _ in parts:
+        out.append(pos)
+        pos += len(text)
+    return out
+
+
+def _segments(
+    console: Console, name: Cell, cells: Sequence[Cell], widths: Sequence[int], name_w: int, width: int
+) -> Optional[tuple[Segment, ...]]:
+    """The segments rich renders `_line` into (a line of `width` cells), built directly, for text of
+    one-cell characters (else None): after a record changes a column's width, every line of the table
+    is drawn again, in about 20 µs a line instead of rich's 150. tests/test_table_cache.py holds it to
+    rich's output.
+
+    rich crops and pads each cell (crop first), gives a styled cell's padding its style, crops the
+    line, makes one segment of each run of unstyled text (null style) and of each styled cell, and
+    pads the line with an unstyled segment."""
+    if not all(_one_cell(text) for text, _ in (name, *cells)):
+        return None
+    parts = [(name[0][:name_w].ljust(name_w), name[1])]
+    for (text, style), w in zip(cells, widths):
+        parts.append((" ", ""))
+        parts.append((text[:w].rjust(w), style))
+    starts = _offsets(parts)
+    total = starts[-1] + len(parts[-1][0])
+    n = min(total, width)
+    # a styled cell is a span of the line's Text; cropping the line drops the spans past its end
+    spans = [bool(style) and (start < n or total <= width) for start, (_, style) in zip(starts, parts)]
+    # with no span at all, rich's one segment has no style; otherwise unstyled text has the null style
+    plain = Style.null() if any(spans) else None
+    out: list[Segment] = []
+    run: list[str] = []
+    for start, (text, style), span in zip(starts, parts, spans):
+        piece = text[: max(0, n - start)]
+        if span:
+            if run:
+                out.append(Segment("".join(run), plain))
+                run = []
+            if piece:
+                out.append(Segment(piece, console.get_style(style)))
+        elif piece:
+            run.append(piece)
+    if run:
+        out.append(Segment("".join(run), plain))
+    if n < width:
+        out.append(Segment(" " * (width - n)))
+    return tuple(out)
+
+
+# A line of the table is named by all it shows (a key of the lines a frame reuses); dataclasses,
+# unlike tuples, are never equal to a line of another kind.
+
+
+@dataclass(frozen=True)
+class _Head:
+    headers: tuple[str, ...]
+    widths: tuple[int, ...]
+    name_w: int
+    width: int
+
+    def text(self) -> Text:
+        bold = [Text(h, style="bold") for h in self.headers]
+        return _line(bold[0], bold[1:], self.widths, self.name_w, self.width)
+
+    def segments(self, console: Console) -> Optional[tuple[Segment, ...]]:
+        bold = [(h, "bold") for h in self.headers]
+        return _segments(console, bold[0], bold[1:], self.widths, self.name_w, self.width)
+
+
+@dataclass(frozen=True)
+class _Rule:
+    width: int
+    ascii_only: bool
+
+    def text(self) -> Text:
+        return Text(("-" if self.ascii_only else "─") * self.width, style="dim", end="")
+
+
+@dataclass(frozen=True)
+class _Row:
+    name: str
+    cells: tuple[Cell, ...]
+    widths: tuple[int, ...]
+    name_w: int
+    width: int
+    ascii_only: bool
+
+    def text(self) -> Text:
         # Text from a log is data: control codes replaced, and a Text (unlike a str in rich's
         # print or Table) is never parsed for markup or :emoji: codes.
-        out.append(line(Text(shorten(clean(name, 200), name_w, ascii_only)), row_cells))
-    if len(names) < total:
-        out.append(Text(f"... {total - len(names)} more", style="dim", end=""))
-    return out[:height]
+        label = Text(self.label())
+        cells = [Text(text, style=style) for text, style in self.cells]
+        return _line(label, cells, self.widths, self.name_w, self.width)
+
+    def label(self) -> str:
+        return shorten(clean(self.name, 200), self.name_w, self.ascii_only)
+
+    def segments(self, console: Console) -> Optional[tuple[Segment, ...]]:
+        return _segments(console, (self.label(), ""), self.cells, self.widths, self.name_w, self.width)
+
+
+@dataclass(frozen=True)
+class _More:
+    count: int
+    width: int  # not in the text, but a line is rendered (padded, or wrapped) at a width
+
+    def text(self) -> Text:
+        return Text(f"... {self.count} more", style="dim", end="")
+
+
+LineKey = Union[_Head, _Rule, _Row, _More]
+
+
+def _line_keys(width: int, height: int, content: Content) -> list[LineKey]:
+    """The lines (at most `height`) of `content` in `width` cells: the name column takes what the
+    right-aligned value columns leave."""
+    headers, cells = content.headers, content.cells
+    widths = tuple(max([cell_len(h)] + [cell_len(c[i][0]) for c in cells]) for i, h in enumerate(headers[1:]))
+    name_w = max(8, width - sum(widths) - len(widths))
+    keys: list[LineKey] = [_Head(headers, widths, name_w, width), _Rule(width, content.ascii_only)]
+    for name, row_cells in zip(content.names, cells):
+        keys.append(_Row(name, row_cells, widths, name_w, width, content.ascii_only))
+    if len(content.names) < content.total:
+        keys.append(_More(content.total - len(content.names), width))
+    return keys[:height]
+
+
+def _layout(width: int, height: int, content: Content) -> list[Text]:
+    """Aligned lines, at most `height` of at most `width` cells."""
+    return [key.text() for key in _line_keys(width, height, content)]
+
+
+class _TextLines:
+    """Texts one under another, each ended by a new line (as `_Lines` yields them)."""
+
+    def __init__(self, texts: Sequence[Text]) -> None:
+        self.texts = texts
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        for text in self.texts:
+            yield text
+            yield Segment.line()
+
+
+class _Drawn(NamedTuple):
+    """A table's last frame on one console: what it showed and its lines of segments, whole and by
+    line."""
+
+    key: Hashable  # the size, `env` and the content
+    env: Hashable
+    lines: tuple[tuple[Segment, ...], ...]
+    by_line: dict[LineKey, tuple[tuple[Segment, ...], ...]]
+
+
+_LOCK = threading.Lock()
+# per console (held weakly: a frame printed once takes its console with it), per kind of table
+_DRAWN: weakref.WeakKeyDictionary[Console, dict[str, _Drawn]] = weakref.WeakKeyDictionary()
+_STATS = {"frames": 0, "reused": 0, "lines": 0, "rich": 0}
+
+
+def render_stats() -> dict[str, int]:
+    """Tables asked for (`frames`), of them drawn as the last frame was (`reused`), lines drawn
+    (`lines`) and of them by rich (`rich`), since start (for tests and benchmarks)."""
+    with _LOCK:
+        return dict(_STATS)
+
+
+def _draw(console: Console, options: ConsoleOptions, key: LineKey) -> tuple[tuple[Segment, ...], ...]:
+    """The line `key` names as rich renders it (several lines if it wraps: only "... N more" can, in
+    a very narrow table); built directly where `_segments` can (a header or a row fills its width, so
+    no justify of the console's options can move its text)."""
+    line = key.segments(console) if isinstance(key, (_Head, _Row)) else None
+    with _LOCK:
+        _STATS["lines"] += 1
+        _STATS["rich"] += line is None
+    if line is not None:
+        return (line,)
+    rendered = console.render_lines(_TextLines([key.text()]), options.update(height=None), pad=True)
+    return tuple(tuple(line) for line in rendered)
 
 
 class _Lines:
-    """A renderable drawn as `lines(width, height)`, one Text a line."""
+    """A renderable drawn as `lines(width, height)`, one Text a line; `render_lines` draws the same
+    lines of segments for the dashboard, from those of the last frame where they are the same."""
 
     names: list[str]
+    view: View
+
+    def content(self, height: int) -> Content:
+        """What the table shows in `height` lines."""
+        raise NotImplementedError
 
     def lines(self, width: int, height: int) -> list[Text]:
-        raise NotImplementedError
+        """At most `height` lines, each at most `width` cells."""
+        if height < 1 or width < 1:
+            return []
+        return _layout(width, height, self.content(height))
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         height = options.height or (len(self.names) + HEADER_ROWS + 1)
-        for text in self.lines(options.max_width, height):
-            yield text
-            yield Segment.line()
+        yield _TextLines(self.lines(options.max_width, height))
+
+    def render_lines(self, console: Console, options: ConsoleOptions, width: int, height: int) -> Lines:
+        """The table in exactly `height` lines of `width` cells, as `layout.block` renders it; but a
+        repaint (the clock ticking, a key) reuses the last frame's lines, and after a new record only
+        the lines whose text changed are drawn (most without rich: see `_segments`). Nothing in the
+        table depends on the clock."""
+        if height <= 0:
+            return []
+        opts = options.update_dimensions(width, height)
+        if width < 1:
+            return console.render_lines(self, opts, pad=True)
+        content = self.content(height)
+        # what rich's rendering of a Text reads besides the Text (the console's theme and tab size
+        # are the console's: lines are kept per console); the colour system and no_color do not
+        # change segments (the console applies them as it writes) but cost nothing to name
+        env = (opts.justify, opts.overflow, opts.no_wrap, console.color_system, console.no_color)
+        key = (width, height, env, content)
+        kind = type(self).__name__
+        with _LOCK:
+            _STATS["frames"] += 1
+            drawn = _DRAWN.get(console, {}).get(kind)
+            if drawn is not None and drawn.key == key:
+                _STATS["reused"] += 1
+                return [list(line) for line in drawn.lines]
+        before = drawn.by_line if drawn is not None and drawn.env == env else {}
+        by_line: dict[LineKey, tuple[tuple[Segment, ...], ...]] = {}
+        out: list[tuple[Segment, ...]] = []
+        for line_key in _line_keys(width, height, content):
+            done = before.get(line_key)
+            if done is None:
+                done = _draw(console, opts, line_key)
+            by_line[line_key] = done
+            out.extend(done)
+        out = out[:height]
+        blank = (Segment(" " * width),)
+        out.extend(blank for _ in range(height - len(out)))
+        with _LOCK:
+            _DRAWN.setdefault(console, {})[kind] = _Drawn(key, env, tuple(out), by_line)
+        return [list(line) for line in out]
 
 
 class MetricsTable(_Lines):
@@ -185,31 +424,26 @@ class MetricsTable(_Lines):
         self.snapshot = snapshot
         self.view = view
 
-    def lines(self, width: int, height: int) -> list[Text]:
-        """At most `height` lines, each at most `width` cells."""
-        if height < 1 or width < 1:
-            return []
+    def content(self, height: int) -> Content:
         ascii_only = self.view.ascii
         arrows = ASCII_ARROWS if ascii_only else ARROWS
         shown = _fitting(self.names, height)
         window = self.view.trend_window
         snap = self.snapshot
-        rows = [
-            memo(snap, ("row", n, window), functools.partial(cached_row, snap.series[n], snap, window))
-            for n in shown
-        ]
-        cells = [
-            [
-                Text(r.last, style="" if r.last_finite else "bold red"),
-                Text(
-                    f"{r.trend} {arrows[r.direction]}" if r.trend else "",
-                    style="dim" if r.direction == 0 else "",
-                ),
-                Text(r.best),
-            ]
-            for r in rows
-        ]
-        return _layout(width, height, HEADERS, shown, len(self.names), cells, ascii_only)
+        cells = []
+        for name in shown:
+            r = memo(
+                snap, ("row", name, window), functools.partial(cached_row, snap.series[name], snap, window)
+            )
+            trend = f"{r.trend} {arrows[r.direction]}" if r.trend else ""
+            cells.append(
+                (
+                    (r.last, "" if r.last_finite else "bold red"),
+                    (trend, "dim" if r.direction == 0 else ""),
+                    (r.best, ""),
+                )
+            )
+        return Content(HEADERS, tuple(shown), len(self.names), tuple(cells), ascii_only)
 
 
 class MultiTable(_Lines):
@@ -221,37 +455,32 @@ class MultiTable(_Lines):
         self.board = board
         self.view = view
 
-    def lines(self, width: int, height: int) -> list[Text]:
-        if height < 1 or width < 1:
-            return []
+    def content(self, height: int) -> Content:
         ascii_only = self.view.ascii
         arrows = ASCII_ARROWS if ascii_only else ARROWS
         shown = _fitting(self.names, height)
         window = self.view.trend_window
         labels = [shorten(clean(log.label, 40), 12, ascii_only) for log in self.board]
-        cells: list[list[Text]] = []
+        cells: list[tuple[Cell, ...]] = []
         for name in shown:
-            row_cells: list[Text] = []
+            row_cells: list[Cell] = []
             best: Optional[tuple[float, str, float]] = None
             mode = goal(name)
             for log, label in zip(self.board, labels):
                 snap = log.snapshot
                 s = snap.series.get(name)
                 if s is None or len(s) == 0:
-                    row_cells.append(Text("-", style="dim"))
+                    row_cells.append(("-", "dim"))
                     continue
                 r = memo(snap, ("row", name, window), functools.partial(cached_row, s, snap, window))
                 arrow = arrows[r.direction] if r.trend else " "
-                row_cells.append(Text(f"{r.last} {arrow}", style="" if r.last_finite else "bold red"))
-                if mode is not None:
-                    steps, values = history(s, run_starts(snap, s.axis))
-                    b, at = analysis.best(values, steps, mode)
-                    if not math.isnan(b) and (
-                        best is None or (b < best[0] if mode == "min" else b > best[0])
-                    ):
-                        best = (b, label, at)
+                row_cells.append((f"{r.last} {arrow}", "" if r.last_finite else "bold red"))
+                b = r.best_value  # the best over the history, as `row` found it
+                if mode is not None and not math.isnan(b):
+                    if best is None or (b < best[0] if mode == "min" else b > best[0]):
+                        best = (b, label, r.best_step)
             best_text = "-" if best is None else f"{fmt.value(best[0])} {best[1]}@{fmt.step(best[2])}"
-            row_cells.append(Text(best_text))
-            cells.append(row_cells)
-        headers = ["series", *labels, "best"]
-        return _layout(width, height, headers, shown, len(self.names), cells, ascii_only)
+            row_cells.append((best_text, ""))
+            cells.append(tuple(row_cells))
+        headers = ("series", *labels, "best")
+        return Content(headers, tuple(shown), len(self.names), tuple(cells), ascii_only)
