@@ -23,16 +23,20 @@ the live view rings the bell once per new event, not once per frame.
 from __future__ import annotations
 
 import math
-from typing import NamedTuple, Optional
+from functools import partial
+from typing import Any, Hashable, NamedTuple, Optional
 
 import numpy as np
+import numpy.typing as npt
 
 from detr_watch.analysis import percentiles, stitch
 from detr_watch.curves import smoothed
+from detr_watch.memo import grow, memo
 from detr_watch.roles import parse_name
 from detr_watch.stats import median
-from detr_watch.store import FloatArray, Snapshot
+from detr_watch.store import FloatArray, IntArray, SeriesData, Snapshot, series_key
 
+Indices = npt.NDArray[np.int64]
 RECENT = 5
 SPIKE_WINDOW = 30
 SPIKE_MIN_POINTS = 10
@@ -44,6 +48,8 @@ PLATEAU_SMOOTHING = 0.9
 QUIET_FACTOR = 5.0
 QUIET_MIN = 60.0
 RESTART_RECENT = 3
+SCAN_ROWS = 4096  # rows of a group of series scanned for NaN/Inf at once: a few MB at most
+PLATEAU_BLOCK = 1024  # points per block whose extremes the plateau check keeps
 SPIKE_ROLES = ("total", "cls", "bbox", "giou")
 
 
@@ -77,15 +83,66 @@ def duration(seconds: float) -> str:
     return f"{d}d {h:02d}h"
 
 
+def _owner(a: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """The array that owns `a`'s memory: the store appends to it past what a snapshot shows, so the
+    same owner and length are the same points (`detr_watch.store.series_key`)."""
+    return a.base if isinstance(a.base, np.ndarray) else a
+
+
+def _bad_rows(
+    members: list[SeriesData], start: int, previous: Optional[tuple[Indices, Indices]]
+) -> tuple[Indices, Indices]:
+    """(NaN/Inf count, index of the first or -1) of each series of `members` (series of one length)
+    over its points from `start` on, added to `previous` (the same over the points before)."""
+    n = len(members[0])
+    counts = np.zeros(len(members), dtype=np.int64) if previous is None else previous[0].copy()
+    firsts = np.full(len(members), -1, dtype=np.int64) if previous is None else previous[1].copy()
+    for a in range(start, n, SCAN_ROWS):
+        # one isfinite over a block of rows of every member: a per-series call costs more than its data
+        bad = ~np.isfinite(np.stack([s.values[a : a + SCAN_ROWS] for s in members], axis=1))
+        counts += np.count_nonzero(bad, axis=0)
+        found = (firsts < 0) & bad.any(axis=0)
+        firsts[found] = a + np.argmax(bad[:, found], axis=0)
+    return counts, firsts
+
+
+def nonfinite_points(snapshot: Snapshot) -> dict[str, tuple[int, int]]:
+    """Series name -> (how many NaN/Inf values it holds, the index of its first one or -1).
+
+    Series that share the store's value matrix and length are scanned together, and over their new
+    rows only: a frame after one record costs the same at 1k points as at 200k."""
+    return memo(snapshot, "nonfinite points", lambda: _nonfinite_points(snapshot))
+
+
+def _nonfinite_points(snapshot: Snapshot) -> dict[str, tuple[int, int]]:
+    groups: dict[tuple[int, int], list[SeriesData]] = {}
+    for s in snapshot.series.values():
+        groups.setdefault((id(_owner(s.values)), len(s)), []).append(s)
+    out: dict[str, tuple[int, int]] = {}
+    for (owner, n), members in groups.items():
+        names = tuple(s.name for s in members)
+        counts, firsts = grow(
+            ("nonfinite", owner, names),
+            [_owner(members[0].values)],
+            names,
+            n,
+            partial(_bad_rows, members, 0, None),
+            partial(_bad_rows, members),
+        )
+        for name, count, first in zip(names, counts.tolist(), firsts.tolist()):
+            out[name] = (count, first)
+    return out
+
+
 def nonfinite(snapshot: Snapshot) -> Optional[Alert]:
     """The series whose first NaN/Inf comes earliest (in arrival order), and how many others have one."""
     first: Optional[tuple[int, str, float]] = None
     others = 0
+    points = nonfinite_points(snapshot)
     for name, s in sorted(snapshot.series.items()):
-        bad = ~np.isfinite(s.values)
-        if not bad.any():
+        count, i = points[name]
+        if not count:
             continue
-        i = int(np.argmax(bad))
         order = (int(s.runs[i]), float(s.steps[i]))
         if first is None or order < (first[0], first[2]):
             if first is not None:
@@ -132,6 +189,41 @@ def _main_losses(snapshot: Snapshot) -> list[str]:
     return out
 
 
+def _run_tails(
+    runs: IntArray, start: int, previous: Optional[dict[int, Indices]] = None
+) -> dict[int, Indices]:
+    """Run -> the indices of its last `RECENT + SPIKE_WINDOW` points (all `spike_at` looks at), over
+    `runs[:start]` in `previous`, extended over the points after. Runs need not be contiguous."""
+    tails = {} if previous is None else dict(previous)
+    new = runs[start:]
+    if new.shape[0] == 0:
+        return tails
+    keep = RECENT + SPIKE_WINDOW
+    if np.all(new == new[0]):
+        parts = [(int(new[0]), np.arange(max(start, runs.shape[0] - keep), runs.shape[0]))]
+    else:
+        parts = [(int(r), start + np.flatnonzero(new == r)[-keep:]) for r in np.unique(new).tolist()]
+    for run, idx in parts:
+        old = tails.get(run)
+        tails[run] = idx if old is None else np.concatenate((old, idx))[-keep:]
+    return tails
+
+
+def run_tail(series: SeriesData, run: int) -> Indices:
+    """The indices of the last `RECENT + SPIKE_WINDOW` points of `run` in `series` (fewer if it has
+    fewer), kept per series and extended over new points only."""
+    owner = _owner(series.runs)
+    tails: dict[int, Indices] = grow(
+        ("run tails", id(owner)),
+        [owner],
+        None,
+        len(series),
+        partial(_run_tails, series.runs, 0),
+        partial(_run_tails, series.runs),
+    )
+    return tails.get(run, np.zeros(0, dtype=np.int64))
+
+
 def spike(snapshot: Snapshot) -> Optional[Alert]:
     """The newest spike among the main losses of the newest run."""
     if snapshot.last_record is None:
@@ -140,12 +232,13 @@ def spike(snapshot: Snapshot) -> Optional[Alert]:
     found: Optional[tuple[float, str, float, float, float]] = None
     for name in _main_losses(snapshot):
         s = snapshot.series[name]
-        mask = s.runs == run
-        values = s.values[mask]
+        # the run's newest points: spike_at looks at no others, so the result is the whole run's
+        idx = run_tail(s, run)
+        values = s.values[idx]
         i = spike_at(values)
         if i is None:
             continue
-        step = float(s.steps[mask][i])
+        step = float(s.steps[idx[i]])
         prev = values[max(0, i - SPIKE_WINDOW) : i]
         med = float(np.median(prev[np.isfinite(prev)]))
         if found is None or step > found[0]:
@@ -161,23 +254,114 @@ def spike(snapshot: Snapshot) -> Optional[Alert]:
     )
 
 
-def plateau_of(steps: FloatArray, values: FloatArray, goal: str) -> Optional[tuple[float, float, int]]:
-    """(best value, its step, points since it) when the last `window` points improved on the best
-    before them by less than `PLATEAU_TOL`; None when still improving or too short to say."""
-    ok = np.isfinite(values) & np.isfinite(steps)
-    xs, ys = steps[ok], values[ok]
-    n = ys.shape[0]
+class _Blocks(NamedTuple):
+    """The extremes of a plateau metric's points (as `plateau` judges them: stitched, maybe smoothed)
+    per whole block of `PLATEAU_BLOCK` points, so a check reads the blocks and two partial ones
+    rather than the history. The ok points have a finite value and step (those `plateau_of` keeps)."""
+
+    picked: int  # points covered (of `raw`, which has one per point of the metric `plateau` keeps)
+    points: Indices  # ok points per block
+    high: FloatArray  # the largest ok value per block, -inf in a block without one
+    low: FloatArray  # the smallest, +inf without one
+    last: Indices  # the index of the block's last finite value, -1 without one
+    constant: bool  # every finite raw value equals `first`: an EMA returns such values as they are
+    first: float  # NaN before the first finite raw value
+
+
+def _blocks(raw: FloatArray, steps: FloatArray, values: FloatArray, previous: Optional[_Blocks]) -> _Blocks:
+    """`previous` (or nothing) extended over the whole blocks of `values` after the ones it has;
+    `values` is `raw` or its EMA, `steps` their steps."""
+    have = 0 if previous is None else previous.points.shape[0]
+    whole = values.shape[0] // PLATEAU_BLOCK
+    a, b = have * PLATEAU_BLOCK, whole * PLATEAU_BLOCK
+    v = values[a:b].reshape(-1, PLATEAU_BLOCK)
+    finite = np.isfinite(v)
+    ok = finite & np.isfinite(steps[a:b].reshape(-1, PLATEAU_BLOCK))
+    points = np.count_nonzero(ok, axis=1).astype(np.int64)
+    high = np.where(ok, v, -np.inf).max(axis=1, initial=-np.inf)
+    low = np.where(ok, v, np.inf).min(axis=1, initial=np.inf)
+    ends = a + PLATEAU_BLOCK * np.arange(1, whole - have + 1) - 1
+    last = np.where(finite.any(axis=1), ends - np.argmax(finite[:, ::-1], axis=1), -1)
+    new = raw[0 if previous is None else previous.picked :]
+    y = new[np.isfinite(new)]
+    first = math.nan if previous is None else previous.first
+    if math.isnan(first) and y.shape[0]:
+        first = float(y[0])
+    constant = (previous is None or previous.constant) and bool(np.all(y == first))
+    if previous is not None:
+        points = np.concatenate((previous.points, points))
+        high = np.concatenate((previous.high, high))
+        low = np.concatenate((previous.low, low))
+        last = np.concatenate((previous.last, last))
+    return _Blocks(raw.shape[0], points, high, low, last, constant, first)
+
+
+def _ok_points(steps: FloatArray, values: FloatArray, a: int, b: int) -> tuple[FloatArray, FloatArray]:
+    """(steps, values) of the points in [a, b) with a finite step and value."""
+    xs, ys = steps[a:b], values[a:b]
+    ok = np.isfinite(ys) & np.isfinite(xs)
+    return xs[ok], ys[ok]
+
+
+def _plateau_in(
+    blocks: _Blocks, steps: FloatArray, values: FloatArray, goal: str
+) -> Optional[tuple[float, float, int]]:
+    """`plateau_of(steps, values, goal)` from the extremes of the whole blocks and the points of the
+    block the window starts in and of the last, partial one: max and min are exact, so the floats
+    are the same as over all the points."""
+    k = blocks.points.shape[0]
+    a = k * PLATEAU_BLOCK
+    tx, ty = _ok_points(steps, values, a, values.shape[0])
+    cum = np.cumsum(blocks.points)
+    done = int(cum[-1]) if k else 0
+    n = done + ty.shape[0]
     window = max(PLATEAU_MIN_POINTS, n // 5)
     if n < 2 * window:
         return None
+    top, pick = (blocks.high, np.max) if goal == "max" else (blocks.low, np.min)
+    cut = n - window  # the first point of the window, counted in ok points
+    b = int(np.searchsorted(cum, cut, side="right"))  # the block it lies in (k: the partial one)
+    before: tuple[FloatArray, ...]
+    recent: tuple[FloatArray, ...]
+    if b < k:
+        _, ys = _ok_points(steps, values, b * PLATEAU_BLOCK, (b + 1) * PLATEAU_BLOCK)
+        j = cut - (int(cum[b - 1]) if b else 0)
+        before, recent = (top[:b], ys[:j]), (ys[j:], top[b + 1 :], ty)
+    else:
+        j = cut - done
+        before, recent = (top, ty[:j]), (ty[j:],)
     sign = 1.0 if goal == "max" else -1.0
-    before = sign * float(ys[:-window].max() if goal == "max" else ys[:-window].min())
-    recent = sign * float(ys[-window:].max() if goal == "max" else ys[-window:].min())
-    scale = abs(before) if before != 0 else 1.0
-    if (recent - before) / scale >= PLATEAU_TOL:
+    low = sign * float(pick(np.concatenate(before)))
+    high = sign * float(pick(np.concatenate(recent)))
+    scale = abs(low) if low != 0 else 1.0
+    if (high - low) / scale >= PLATEAU_TOL:
         return None
-    i = int(np.argmax(ys) if goal == "max" else np.argmin(ys))
-    return float(ys[i]), float(xs[i]), n - 1 - i
+    best = pick(np.concatenate((top, ty)))
+    hit = np.flatnonzero(top == best)
+    if hit.shape[0]:
+        b = int(hit[0])
+        xs, ys = _ok_points(steps, values, b * PLATEAU_BLOCK, (b + 1) * PLATEAU_BLOCK)
+        offset = int(cum[b - 1]) if b else 0
+    else:
+        xs, ys, offset = tx, ty, done
+    j = int(np.argmax(ys) if goal == "max" else np.argmin(ys))
+    return float(ys[j]), float(xs[j]), n - 1 - (offset + j)
+
+
+def plateau_of(steps: FloatArray, values: FloatArray, goal: str) -> Optional[tuple[float, float, int]]:
+    """(best value, its step, points since it) when the last `window` points improved on the best
+    before them by less than `PLATEAU_TOL`; None when still improving or too short to say.
+    Points with a NaN/Inf step or value do not count."""
+    return _plateau_in(_blocks(values, steps, values, None), steps, values, goal)
+
+
+def _last_finite(blocks: _Blocks, values: FloatArray) -> int:
+    """The index of the last finite value (-1 if none)."""
+    a = int(blocks.points.shape[0]) * PLATEAU_BLOCK
+    tail = np.flatnonzero(np.isfinite(values[a:]))
+    if tail.shape[0]:
+        return a + int(tail[-1])
+    return int(blocks.last.max()) if blocks.last.shape[0] else -1
 
 
 def _plateau_metric(snapshot: Snapshot) -> Optional[tuple[str, str]]:
@@ -194,6 +378,35 @@ def _plateau_metric(snapshot: Snapshot) -> Optional[tuple[str, str]]:
     return None
 
 
+def _plateau_blocks(
+    s: SeriesData,
+    idx: Optional[npt.NDArray[np.intp]],
+    raw: FloatArray,
+    steps: FloatArray,
+    values: FloatArray,
+    smooth: bool,
+    starts: Hashable,
+) -> _Blocks:
+    """The blocks of the plateau metric, kept per series and extended over new points. They are
+    rebuilt when an old point left the stitched history (a restart) or when the EMA of a series
+    constant so far is recomputed whole (it returned the values themselves until then)."""
+    arrays, key = series_key(s)
+
+    def full() -> _Blocks:
+        return _blocks(raw, steps, values, None)
+
+    def more(covered: int, previous: _Blocks) -> _Blocks:
+        picked = covered if idx is None else int(np.searchsorted(idx, covered))
+        if picked != previous.picked:
+            return full()
+        grown = _blocks(raw, steps, values, previous)
+        if smooth and previous.constant and not grown.constant:
+            return full()
+        return grown
+
+    return grow(("plateau blocks", s.name, key[1]), arrays, (starts, smooth), len(s), full, more)
+
+
 def plateau(snapshot: Snapshot) -> Optional[Alert]:
     found = _plateau_metric(snapshot)
     if found is None:
@@ -203,14 +416,16 @@ def plateau(snapshot: Snapshot) -> Optional[Alert]:
     starts = {r.run: r.first_step for r in snapshot.runs if r.axis == s.axis}
     keep = stitch(s.steps, s.runs, starts)
     idx = None if keep.all() else np.flatnonzero(keep)
-    steps, values = (s.steps, s.values) if idx is None else (s.steps[idx], s.values[idx])
-    if s.axis == "iter" and goal == "min":
-        values = smoothed(s, values, idx, PLATEAU_SMOOTHING, "plateau", tuple(sorted(starts.items())))
-    got = plateau_of(steps, values, goal)
+    steps, raw = (s.steps, s.values) if idx is None else (s.steps[idx], s.values[idx])
+    smooth = s.axis == "iter" and goal == "min"
+    given = tuple(sorted(starts.items()))
+    values = smoothed(s, raw, idx, PLATEAU_SMOOTHING, "plateau", given) if smooth else raw
+    blocks = _plateau_blocks(s, idx, raw, steps, values, smooth, given)
+    got = _plateau_in(blocks, steps, values, goal)
     if got is None:
         return None
     best, at, since = got
-    span = float(steps[np.isfinite(values)][-1]) - at
+    span = float(steps[_last_finite(blocks, values)]) - at
     unit = "epochs" if s.axis == "epoch" else "iters"
     return Alert(
         "plateau",
@@ -218,6 +433,17 @@ def plateau(snapshot: Snapshot) -> Optional[Alert]:
         f"<{PLATEAU_TOL:.0%} better in {_step(span)} {unit}",
         ("plateau", name, at),
     )
+
+
+def _finite_times(
+    times: FloatArray, start: int, previous: Optional[tuple[int, FloatArray]] = None
+) -> tuple[int, FloatArray]:
+    """(how many of `times` are finite, the last 20 of them), over `times[:start]` in `previous`."""
+    new = times[start:]
+    t = new[np.isfinite(new)]
+    if previous is None:
+        return int(t.shape[0]), t[-20:].copy()
+    return previous[0] + int(t.shape[0]), np.concatenate((previous[1], t))[-20:]
 
 
 def usual_interval(snapshot: Snapshot) -> Optional[float]:
@@ -229,10 +455,23 @@ def usual_interval(snapshot: Snapshot) -> Optional[float]:
     if math.isfinite(observed) and observed > 0:
         return observed
     best: Optional[float] = None
+    seen: set[int] = set()
     for s in snapshot.series.values():
-        t = s.times[np.isfinite(s.times)]
-        if t.shape[0] >= 3:
-            gaps = np.diff(t[-20:])
+        # series written together share one times array (and so one answer): it is read once
+        if id(s.times) in seen:
+            continue
+        seen.add(id(s.times))
+        owner = _owner(s.times)
+        count, t = grow(
+            ("finite times", id(owner)),
+            [owner],
+            None,
+            len(s),
+            partial(_finite_times, s.times, 0),
+            partial(_finite_times, s.times),
+        )
+        if count >= 3:
+            gaps = np.diff(t)
             gaps = gaps[gaps > 0]
             if gaps.shape[0]:
                 g = float(np.median(gaps))

@@ -10,11 +10,10 @@ from rich.segment import Segment
 from rich.text import Text
 
 from detr_watch import alerts, progress
-from detr_watch.analysis import count_nonfinite
 from detr_watch.logs import Board, Log
-from detr_watch.memo import grow, memo
+from detr_watch.memo import memo
 from detr_watch.render import fmt
-from detr_watch.store import SeriesData, Snapshot, series_key
+from detr_watch.store import Snapshot
 from detr_watch.text import clean
 from detr_watch.view import PANEL_TITLES, View
 
@@ -71,17 +70,9 @@ def position(snapshot: Snapshot, view: View) -> list[tuple[str, str]]:
     return parts
 
 
-def nonfinite(series: SeriesData) -> int:
-    """How many NaN/Inf values the series holds, counted over its new points only."""
-    arrays, key = series_key(series)
-    return grow(
-        ("nonfinite", series.name, key[1]),
-        arrays,
-        None,
-        len(series),
-        lambda: count_nonfinite(series.values),
-        lambda covered, counted: counted + count_nonfinite(series.values[covered:]),
-    )
+def nonfinite(snapshot: Snapshot) -> int:
+    """How many NaN/Inf values the snapshot holds (counted over new rows: `alerts.nonfinite_points`)."""
+    return memo(snapshot, "nonfinite", lambda: sum(c for c, _ in alerts.nonfinite_points(snapshot).values()))
 
 
 def _log_parts(log: Log, view: View, now: float, multi: bool) -> list[tuple[str, str, int]]:
@@ -123,7 +114,7 @@ def _log_parts(log: Log, view: View, now: float, multi: bool) -> list[tuple[str,
         out.append((_plural(snap.skipped_lines, "skipped line"), "yellow", 2))
     if dropped:
         out.append((f"{clean(dropped, 20)} of over-long lines skipped", "red", 4))
-    bad = memo(snap, "nonfinite", lambda: sum(nonfinite(s) for s in snap.series.values()))
+    bad = nonfinite(snap)
     if bad:
         out.append((_plural(bad, "NaN/Inf value"), "red", 4))
     return out
