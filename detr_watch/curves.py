@@ -76,13 +76,14 @@ def first_time(series: Sequence[SeriesData]) -> float:
     return min(firsts) if firsts else math.nan
 
 
-def run_indices(runs: npt.ArrayLike) -> list[tuple[int, npt.NDArray[np.intp]]]:
-    """(run, indices of its points) in run order."""
+def run_indices(runs: npt.ArrayLike) -> list[tuple[int, Optional[npt.NDArray[np.intp]]]]:
+    """(run, indices of its points) in run order; None for the indices of a series of one run (all
+    of its points: no index array as long as the history)."""
     rs = np.asarray(runs).reshape(-1)
     if rs.shape[0] == 0:
         return []
     if rs[0] == rs[-1] and np.all(rs == rs[0]):
-        return [(int(rs[0]), np.arange(rs.shape[0]))]
+        return [(int(rs[0]), None)]
     return [(int(r), np.flatnonzero(rs == r)) for r in np.unique(rs).tolist()]
 
 
@@ -97,30 +98,25 @@ def curves(
 ) -> tuple[list[Curve], str]:
     """The curves of one series (one per run, or one stitched history) and the x unit they use."""
     xs, unit = x_values(series, x_mode, t0)
-    parts: list[tuple[int, npt.NDArray[np.intp]]]
+    parts: list[tuple[int, Optional[npt.NDArray[np.intp]]]]
     if stitched:
         keep = stitch(series.steps, series.runs, run_starts)
-        parts = [(STITCHED, np.flatnonzero(keep))]
+        parts = [(STITCHED, None if keep.all() else np.flatnonzero(keep))]
     else:
         parts = run_indices(series.runs)
     w = min(max(smoothing, 0.0), MAX_SMOOTHING)
     arrays, key = series_key(series)
     out: list[Curve] = []
     for run, idx in parts:
-        if idx.shape[0] == xs.shape[0]:  # every point, in order: no copy of the whole history
+        if idx is None:  # every point, in order: no copy of the whole history
             x, raw = xs, series.values
         else:
             x, raw = xs[idx], series.values[idx]
         if w > 0:
             starts = tuple(sorted(run_starts.items())) if stitched and run_starts else None
-            y = smoothed(series, raw, None if raw is series.values else idx, w, ("curve", run), starts)
+            y = smoothed(series, raw, idx, w, ("curve", run), starts)
         else:
             y = raw
-        ok = np.isfinite(x) & np.isfinite(y)
-        if not ok.any():
-            continue
-        if not ok.all():
-            x, y, raw = x[ok], y[ok], raw[ok]
         # a run's points are picked by what they are and new points join the newest run, so each
         # curve of an unstitched history is the one before with points added at its end
         origin = (
@@ -128,8 +124,29 @@ def curves(
             if stitched
             else (tuple(arrays), (series.name, key[1], run, w, unit, t0 if unit == "hours" else 0))
         )
+        if origin is None or _nonfinite(x, y, origin):
+            ok = np.isfinite(x) & np.isfinite(y)
+            if not ok.any():
+                continue
+            if not ok.all():
+                x, y, raw = x[ok], y[ok], raw[ok]
+        elif x.shape[0] == 0:
+            continue
         out.append(Curve(run, x, y, raw if w > 0 else None, origin))
     return out, unit
+
+
+def _nonfinite(x: FloatArray, y: FloatArray, origin: tuple[tuple[object, ...], Hashable]) -> int:
+    """How many of the points are not finite in x or y, counted over new points only (x and y grow
+    at their end as the arrays of `origin` do)."""
+    arrays, name = origin
+
+    def count(a: int) -> int:
+        return int(x.shape[0] - a - np.count_nonzero(np.isfinite(x[a:]) & np.isfinite(y[a:])))
+
+    return grow(
+        ("nonfinite", name), list(arrays), name, x.shape[0], lambda: count(0), lambda a, c: c + count(a)
+    )
 
 
 def smoothed(

@@ -260,3 +260,21 @@ def test_long_curves_are_drawn_from_their_bins_kept_over_new_points(monkeypatch:
         assert curves.compact(stitched, stitched.y, "y")[0] is stitched.x
     # once binned, a curve's bins are extended over new points, not binned whole again
     assert computed.count(1) == 1 and computed[-1] == 0
+
+
+def test_per_epoch_kept_over_new_points_is_per_epoch_of_all() -> None:
+    """The chart's incremental `per_epoch` (extended over new points) says what `curves.per_epoch`
+    says over the whole series, also when a late point breaks it."""
+    from detr_watch import memo
+    from detr_watch.render.chart import _per_epoch
+
+    memo.clear()
+    store = SeriesStore()
+    answers = []
+    for k in range(12):
+        epoch = float(k) if k != 8 else 7.5  # an evaluation between epochs
+        store.append([Record(step=float(100 * k), axis=ITER, run=0, epoch=epoch, metrics={"test_loss": 1.0})])
+        s = store.snapshot().series["test_loss"]
+        answers.append(_per_epoch(s))
+        assert answers[-1] == curves.per_epoch(s), k
+    assert answers[:8] == [True] * 8 and answers[8:] == [False] * 4

@@ -13,6 +13,7 @@ import math
 import re
 from typing import NamedTuple, Optional, Sequence
 
+import numpy as np
 from rich.color import Color as RichColor
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.segment import Segment
@@ -21,7 +22,7 @@ from rich.text import Text
 
 from detr_watch import curves
 from detr_watch.logs import Board
-from detr_watch.memo import latest, memo
+from detr_watch.memo import grow, latest, memo
 from detr_watch.render import fmt, plot
 from detr_watch.render.history import run_starts
 from detr_watch.roles import smoothable
@@ -175,9 +176,21 @@ def _compacted(trace: plot.Trace, curve: curves.Curve, tag: str) -> plot.Trace:
 
 
 def _per_epoch(series: SeriesData) -> bool:
-    """`curves.per_epoch`, kept per series arrays (it reads every point's epoch)."""
+    """`curves.per_epoch`, kept per series arrays and extended over new points (on the iteration
+    axis it asks whether every point's epoch is whole)."""
+    if series.axis == "epoch":
+        return True
     arrays, key = series_key(series)
-    return latest(("per_epoch", series.name), arrays, key, lambda: curves.per_epoch(series))
+
+    def whole(a: int) -> bool:
+        e = series.epochs[a:]
+        return bool(np.all(np.isfinite(e))) and bool(np.all(e == np.round(e)))
+
+    def more(a: int, ok: bool) -> bool:
+        return ok and whole(a)
+
+    n = len(series)
+    return n > 0 and grow(("per_epoch", series.name), arrays, key[1], n, lambda: whole(0), more)
 
 
 def first_time(snapshot: Snapshot) -> float:
