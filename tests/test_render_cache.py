@@ -104,3 +104,24 @@ def test_best_values_and_nan_counts_follow_new_records() -> None:
         render(Dashboard(store.snapshot(), view, NOW), 160, 48)
     print(cached)
     assert "1 NaN/Inf value" in cached and "1.2000 @504" in cached
+
+
+def test_kept_chart_titles_are_the_titles_drawn_from_scratch() -> None:
+    """Chart title and legend rows are kept by what they show: a focus, a size, ascii or a plain
+    console draws them again, and they equal rows drawn with nothing kept."""
+    from detr_watch.render import chart
+
+    store = _store()
+    views = [VIEW, View(title=LOG, focus=1), View(title=LOG, focus=2, ascii=True), View(title=LOG, x="epoch")]
+    sizes = [(160, 48), (100, 40), (70, 30)]
+    first = {
+        (i, w, h, c): render(Dashboard(store.snapshot(), v, NOW), w, h, color=c)
+        for i, v in enumerate(views)
+        for w, h in sizes
+        for c in (True, False)
+    }
+    for (i, w, h, c), out in first.items():
+        memo.clear()
+        chart._HEADS.clear()
+        assert render(Dashboard(store.snapshot(), views[i], NOW), w, h, color=c) == out, (i, w, h, c)
+    assert len({out.splitlines()[2] for (i, w, h, c), out in first.items() if (w, c) == (160, True)}) > 1

@@ -128,6 +128,8 @@ class _Decoded:
 
 
 _decoded = _Decoded()
+# a chart's title and legend rows by what they show (see Chart._head_lines)
+_HEADS: dict[tuple[object, ...], tuple[bool, tuple[tuple[Segment, ...], ...]]] = {}
 
 _SGR = re.compile("\x1b\\[([0-9;]*)m")
 _FG256 = re.compile("38;5;([0-9]{1,3})")
@@ -434,29 +436,19 @@ class Chart:
     def render_lines(self, console: Console, width: int, height: int) -> Lines:
         """Exactly `height` lines of exactly `width` cells: the title (and legend, when it fits there),
         the legend on a row of its own otherwise, then the plot."""
-        style = "bold reverse" if self.focused else "bold"
-        title = Text(clean(self.defn.title, 80), style=style, no_wrap=True, overflow="ellipsis", end="")
-        if self.focused and self.view.ascii:
-            title = Text(
-                "> " + clean(self.defn.title, 78), style=style, no_wrap=True, overflow="ellipsis", end=""
-            )
         plain = console.no_color or console.color_system is None
         unit, notes, entries = self.header(plain)
-        right = Text(f"x: {unit}" + (f" · {notes}" if notes else ""), style="dim")
-        legend = self.legend_text(entries)
-        own_row = bool(entries) and title.cell_len + legend.cell_len + right.cell_len + 4 > width
+        key: tuple[object, ...] = (self.defn.title, self.focused, self.view.ascii, unit, notes, entries)
+        key += (width, height >= 4, console.color_system, console.no_color)
+        got = _HEADS.get(key)
+        if got is None:
+            got = self._head_lines(console, width, height, unit, notes, entries)
+            if len(_HEADS) >= 256:
+                _HEADS.clear()
+            _HEADS[key] = got
+        own_row, head_lines = got
         pic = self.picture(width, max(1, height - (2 if own_row and height >= 4 else 1)), plain)
-        head = title.copy()
-        if pic.legend and not own_row:
-            head.append("  ")
-            head.append_text(legend)
-        if head.cell_len + right.cell_len + 2 <= width:
-            head.append(" " * (width - head.cell_len - right.cell_len))
-            head.append_text(right)
-        lines: Lines = [_fit(list(head.render(console)), width)]
-        if own_row and height >= 4:
-            legend.truncate(width, overflow="ellipsis")
-            lines.append(_fit(list(legend.render(console)), width))
+        lines: Lines = [list(line) for line in head_lines]
         body_h = height - len(lines)
         if body_h < 1:
             return lines[:height]
@@ -470,6 +462,39 @@ class Chart:
         while len(lines) < height:
             lines.append([Segment(" " * width)])
         return lines
+
+    def _title(self) -> Text:
+        style = "bold reverse" if self.focused else "bold"
+        if self.focused and self.view.ascii:
+            return Text(
+                "> " + clean(self.defn.title, 78), style=style, no_wrap=True, overflow="ellipsis", end=""
+            )
+        return Text(clean(self.defn.title, 80), style=style, no_wrap=True, overflow="ellipsis", end="")
+
+    @staticmethod
+    def _right(unit: str, notes: str) -> Text:
+        return Text(f"x: {unit}" + (f" · {notes}" if notes else ""), style="dim")
+
+    def _head_lines(
+        self, console: Console, width: int, height: int, unit: str, notes: str, entries: tuple[Entry, ...]
+    ) -> tuple[bool, tuple[tuple[Segment, ...], ...]]:
+        """(whether the legend has a row of its own, the title row (with the legend when it fits, and
+        the x unit on the right) and that legend row): kept in `_HEADS`, as they change far less
+        often than frames."""
+        title, right, legend = self._title(), self._right(unit, notes), self.legend_text(entries)
+        own_row = bool(entries) and title.cell_len + legend.cell_len + right.cell_len + 4 > width
+        head = title.copy()
+        if entries and not own_row:
+            head.append("  ")
+            head.append_text(legend)
+        if head.cell_len + right.cell_len + 2 <= width:
+            head.append(" " * (width - head.cell_len - right.cell_len))
+            head.append_text(right)
+        lines = [tuple(_fit(list(head.render(console)), width))]
+        if own_row and height >= 4:
+            legend.truncate(width, overflow="ellipsis")
+            lines.append(tuple(_fit(list(legend.render(console)), width)))
+        return own_row, tuple(lines)
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         height = options.height or DEFAULT_HEIGHT
