@@ -164,3 +164,22 @@ def test_charts_with_a_legend_or_a_log_scale_are_drawn_by_plotext() -> None:
         assert plot.cache_stats()["plotext"] == before + 1
         assert text == plot.draw_plotext(fig)
     assert labelled is not None and "train" in plot.draw(labelled)
+
+
+def test_the_pixels_of_many_segments_at_once_are_each_segments_own() -> None:
+    rng = np.random.default_rng(0)
+    for trial in range(1000):
+        sizes = rng.integers(1, 40, int(rng.integers(1, 6)))
+        if trial % 50 == 0:
+            sizes[0] = 1
+        px = rng.integers(0, 300, int(sizes.sum()))
+        py = rng.integers(0, 80, int(sizes.sum()))
+        if trial % 3 == 0:
+            px = np.sort(px)
+        if trial % 50 == 0:
+            px[0] = 2**25  # a point beyond the packed codes (alone: no line to it): segment by segment
+        starts = np.cumsum(np.concatenate([[0], sizes[:-1]]))
+        bounds = [*starts.tolist(), int(sizes.sum())]
+        want = [plot.line_pixels(px[a:b], py[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
+        got = plot.lines_pixels(px, py, starts)
+        assert len(got) == len(want) and all(np.array_equal(g, w) for g, w in zip(got, want)), trial

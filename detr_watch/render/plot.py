@@ -204,7 +204,9 @@ _E8 = 10**8
 _E_8 = 10 ** (-8)
 
 
-def matrix_data(data: FloatArray, lim: tuple[float, float], bins: int) -> npt.NDArray[np.int64]:
+def matrix_data(
+    data: FloatArray, lim: tuple[float, float], bins: Union[int, npt.NDArray[np.int64]]
+) -> npt.NDArray[np.int64]:
     """plotext's `ut.get_matrix_data` (value -> pixel) with the same float operations, in numpy."""
     change = 0.5 + (bins - 1) * (data - lim[0]) / (lim[1] - lim[0])
     n = change * _E8  # plotext's own round(., 8): halves go up
@@ -234,6 +236,48 @@ def line_pixels(px: npt.NDArray[np.int64], py: npt.NDArray[np.int64]) -> npt.NDA
     return codes[first]
 
 
+def lines_pixels(
+    px: npt.NDArray[np.int64], py: npt.NDArray[np.int64], starts: npt.NDArray[np.int64]
+) -> list[npt.NDArray[np.int64]]:
+    """`line_pixels` of each segment of these points (segment i starts at `starts[i]`), in one pass:
+    the joins between segments are left out, and each segment's pixels come out on their own."""
+    n = px.shape[0]
+    if n == 0 or max(int(np.abs(px).max()), int(np.abs(py).max())) >= _OFF:
+        bounds = [*starts.tolist(), n]
+        return [line_pixels(px[a:b], py[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
+    ends = np.empty_like(starts)  # each segment's last point
+    ends[:-1] = starts[1:] - 1
+    ends[-1:] = n - 1
+    dx, dy = px[1:] - px[:-1], py[1:] - py[:-1]
+    k = np.maximum(np.abs(dx), np.abs(dy))
+    k[ends[:-1]] = 0  # from the last point of a segment to the first of the next: no line
+    src = np.arange(k.shape[0]).repeat(k)
+    i = (np.arange(src.shape[0]) - (np.cumsum(k) - k).repeat(k)).astype(np.float64)
+    div = np.maximum(k, 1).astype(np.float64)
+    sx = np.where(k > 0, dx / div, 0.0)
+    sy = np.where(k > 0, dy / div, 0.0)
+    xs = np.trunc(px[:-1][src] + i * sx[src]).astype(np.int64)
+    ys = np.trunc(py[:-1][src] + i * sy[src]).astype(np.int64)
+    xs = np.concatenate([xs, px[ends]])
+    ys = np.concatenate([ys, py[ends]])
+    seg = np.concatenate([np.searchsorted(starts, src, side="right"), np.arange(1, starts.shape[0] + 1)])
+    # sort by segment, then as line_pixels does (x, then y); pixels sit well inside +-2**24
+    codes = (seg << 50) | ((xs + _OFF) << 25) | (ys + _OFF)
+    codes.sort()
+    first = np.ones(codes.shape[0], dtype=bool)
+    first[1:] = codes[1:] != codes[:-1]
+    codes = codes[first]
+    cuts = np.searchsorted(codes, np.arange(1, starts.shape[0] + 1) << 50)
+    x = ((codes >> 25) & _MASK) - _OFF
+    y = (codes & _MASK) - _OFF
+    out = x * 2**32 + y
+    return [out[a:b] for a, b in zip(cuts[:-1].tolist(), cuts[1:].tolist())] + [out[cuts[-1] :]]
+
+
+_OFF = 2**24
+_MASK = 2**25 - 1
+
+
 def _picture_key(
     prepared: Prepared,
     width: int,
@@ -260,17 +304,27 @@ def _picture_key(
     else:
         xt = ut.linspace(*xlim, 5)  # plotext's default x frequency
         xl = ut.get_labels(xt)
-    lines = []
+    # every segment of every line at once: per-point bins (a marker's dots per character) and one
+    # pass of `lines_pixels`, which is the per-segment `line_pixels` (a numpy call costs ~5 us)
+    markers = [_marker(trace.marker) for trace, _ in prepared]
+    seg_sizes = [x.shape[0] for _, segs in prepared for x, _ in segs]
+    fx = np.repeat(
+        [ut.marker_factor(m, 2, 2, 2) for m, (_, segs) in zip(markers, prepared) for _ in segs], seg_sizes
+    )
+    fy = np.repeat(
+        [ut.marker_factor(m, 2, 3, 4) for m, (_, segs) in zip(markers, prepared) for _ in segs], seg_sizes
+    )
+    starts = np.cumsum([0] + seg_sizes[:-1])
+    covered_all = lines_pixels(
+        matrix_data(xs, xlim, width_canvas * fx), matrix_data(ys, ylim, height_canvas * fy), starts
+    )
+    lines: list[tuple[object, ...]] = []
     pixels = []
-    for trace, segs in prepared:
-        marker = _marker(trace.marker)
-        fx, fy = ut.marker_factor(marker, 2, 2, 2), ut.marker_factor(marker, 2, 3, 4)
-        covered = []
-        for x, y in segs:
-            px = matrix_data(x, xlim, width_canvas * fx)
-            py = matrix_data(y, ylim, height_canvas * fy)
-            covered.append(line_pixels(px, py))
-            lines.append((trace.color, marker, trace.label, covered[-1].tobytes()))
+    k = 0
+    for (trace, segs), marker in zip(prepared, markers):
+        covered = covered_all[k : k + len(segs)]
+        k += len(segs)
+        lines.extend((trace.color, marker, trace.label, c.tobytes()) for c in covered)
         pixels.append(covered)
     key = (
         "pixels",
