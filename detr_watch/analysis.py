@@ -428,6 +428,8 @@ def bins_more(xs: FloatArray, ys: FloatArray, previous: Bins) -> Optional[Bins]:
     ):
         return None
     k = _bin_width_exponent(float(new_x[-1]) - previous.first[0])
+    if k == previous.k and np.floor(np.ldexp(float(new_x[-1]), -k)) == previous.ids[-1]:
+        return _into_last_bin(new_x, new_y, previous, n)
     old = previous if k == previous.k else _coarser(previous, k)
     if old is None:
         return None
@@ -448,6 +450,21 @@ def bins_more(xs: FloatArray, ys: FloatArray, previous: Bins) -> Optional[Bins]:
         tail.last,
         n,
     )
+
+
+def _into_last_bin(new_x: FloatArray, new_y: FloatArray, b: Bins, n: int) -> Bins:
+    """`b` with points that all fall in its last bin (a record on a long history, mostly): only that
+    bin's extremes can change, and an earlier equal one stays the first."""
+    lo_x, lo_y, hi_x, hi_y = b.lo_x, b.lo_y, b.hi_x, b.hi_y
+    i = int(new_y.argmin())
+    if new_y[i] < lo_y[-1]:
+        lo_x, lo_y = lo_x.copy(), lo_y.copy()
+        lo_x[-1], lo_y[-1] = new_x[i], new_y[i]
+    i = int(new_y.argmax())
+    if new_y[i] > hi_y[-1]:
+        hi_x, hi_y = hi_x.copy(), hi_y.copy()
+        hi_x[-1], hi_y[-1] = new_x[i], new_y[i]
+    return Bins(b.k, b.ids, lo_x, lo_y, hi_x, hi_y, b.first, (float(new_x[-1]), float(new_y[-1])), n)
 
 
 def bins_points(b: Bins) -> tuple[FloatArray, FloatArray]:
