@@ -243,6 +243,9 @@ class EmaState(NamedTuple):
     start: int  # where the block being filled begins (the loop form: `covered`)
     done: int  # finite values before `start`: a multiple of the block length
     carry: float  # `last` (not debiased) after those `done` values
+    # `values` is room[:covered] of this longer array, which the next `ema_more` fills on from `start`
+    # (the floats it writes over [start, covered) are the ones already there)
+    room: Optional[FloatArray] = None
 
 
 def ema_state(values: npt.ArrayLike, weight: float) -> EmaState:
@@ -281,7 +284,17 @@ def ema_more(values: npt.ArrayLike, weight: float, previous: EmaState) -> EmaSta
     tail = ys[a:]
     finite = np.isfinite(tail)
     return _ema_from(
-        ys, finite, tail[finite], w, n, previous.first, a, previous.done, previous.carry, previous.values
+        ys,
+        finite,
+        tail[finite],
+        w,
+        n,
+        previous.first,
+        a,
+        previous.done,
+        previous.carry,
+        previous.values,
+        previous.room,
     )
 
 
@@ -296,6 +309,7 @@ def _ema_from(
     done: int,
     carry: float,
     before: Optional[FloatArray],
+    room: Optional[FloatArray] = None,
 ) -> EmaState:
     """The state over `ys` whose points before `start` are smoothed in `before` (when start > 0);
     `finite` is the mask of ys[start:] and `y` its finite values, the ones after the first `done`."""
@@ -326,16 +340,18 @@ def _ema_from(
         m = min(total, int(17.0 / -math.log10(w)) + 2)
         if done < m:
             smoothed[: m - done] /= 1.0 - w ** np.arange(done + 1, m + 1)
-    out = np.empty(n)
-    if start:
-        assert before is not None
-        out[:start] = before[:start]
+    if before is None:  # a whole series: no room, most are smoothed once
+        room = np.empty(n)
+    elif room is None or room.shape[0] < n:  # a growing one: room for half as many again
+        room, old = np.empty(n + n // 2), room if room is not None else before
+        room[:start] = old[:start]
+    out = room[:n]
     part = ys[start:].copy()
     part[finite] = smoothed
     out[start:] = part
     k = boundary - done  # the finite values of ys[start:] before the new boundary
     new_start = start if k == 0 else start + int(np.flatnonzero(finite)[k - 1]) + 1
-    return EmaState(out, w, n, total, False, first, new_start, boundary, carry)
+    return EmaState(out, w, n, total, False, first, new_start, boundary, carry, room)
 
 
 # Below this weight the block form would need blocks of one point: loop instead (nobody smooths so little).

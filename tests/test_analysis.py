@@ -402,3 +402,24 @@ def test_bins_refuse_what_they_cannot_keep() -> None:
     assert bins_more(np.r_[x[:5], 2.0], np.r_[x[:5], 1.0], b) is None  # x went back
     assert bins_more(np.r_[x[:5], 6.0], np.r_[x[:5], np.inf], b) is None
     assert bins_state(np.array([1e300, 1e300 + 1e290]), np.array([1.0, 2.0])) is not None
+
+
+def test_ema_grown_in_its_room_leaves_earlier_results_as_they_were() -> None:
+    """ema_more fills a longer array from the last block boundary on: every earlier result (a view
+    of the same array) keeps its floats, and each result is ema() of its points."""
+    from detr_watch.analysis import ema_more, ema_state
+
+    rng = np.random.default_rng(4)
+    ys = rng.normal(2.0, 0.5, 6000)
+    ys[rng.integers(0, 6000, 30)] = np.nan
+    for w in (0.6, 0.99, 0.0005):
+        state = ema_state(ys[:10], w)
+        kept = [(state.values, state.values.copy())]
+        n = 10
+        while n < ys.shape[0]:
+            n = min(ys.shape[0], n + int(rng.integers(1, 400)))
+            state = ema_more(ys[:n], w, state)
+            assert state.values.tobytes() == ema(ys[:n], w).tobytes(), (w, n)
+            kept.append((state.values, state.values.copy()))
+        assert all(np.array_equal(v, c, equal_nan=True) for v, c in kept)
+        assert state.room is not None and state.room.shape[0] >= ys.shape[0]
