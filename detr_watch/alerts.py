@@ -31,7 +31,7 @@ import numpy.typing as npt
 
 from detr_watch.analysis import percentiles, stitch
 from detr_watch.curves import smoothed
-from detr_watch.memo import grow, memo
+from detr_watch.memo import grow, latest, memo
 from detr_watch.roles import parse_name
 from detr_watch.stats import median
 from detr_watch.store import FloatArray, IntArray, SeriesData, Snapshot, series_key
@@ -164,25 +164,42 @@ def spike_at(values: FloatArray) -> Optional[int]:
     """Index of the newest of the last `RECENT` points that is a spike over the points before it."""
     n = values.shape[0]
     for i in range(n - 1, max(-1, n - 1 - RECENT), -1):
-        y = float(values[i])
-        if not math.isfinite(y):
-            continue
-        prev = values[max(0, i - SPIKE_WINDOW) : i]
-        prev = prev[np.isfinite(prev)]
-        if prev.shape[0] < SPIKE_MIN_POINTS:
-            continue
-        q25, med, q75 = percentiles(prev, (25, 50, 75))
-        # MAD is 0 when over half the points are equal (a loss alternating between two values):
-        # the interquartile range keeps such a series from crying wolf
-        sd = max(1.4826 * median(np.abs(prev - med), overwrite_input=True), (q75 - q25) / 1.349)
-        if y - med > SPIKE_K * sd and y - med > SPIKE_MIN_RISE * abs(med):
+        if _is_spike(values, i):
             return i
     return None
 
 
+def _is_spike(values: FloatArray, i: int) -> bool:
+    """Whether point `i` is a spike over the `SPIKE_WINDOW` points before it: it reads no later
+    point, so its answer holds once the point has arrived."""
+    y = float(values[i])
+    if not math.isfinite(y):
+        return False
+    prev = values[max(0, i - SPIKE_WINDOW) : i]
+    prev = prev[np.isfinite(prev)]
+    if prev.shape[0] < SPIKE_MIN_POINTS:
+        return False
+    q25, med, q75 = percentiles(prev, (25, 50, 75))
+    rise, spread = y - med, (q75 - q25) / 1.349
+    # the robust deviation below is at least `spread`: a point no higher than that allows is no
+    # spike whatever the MAD, and most points are not, so its median is seldom worth taking
+    if rise <= SPIKE_MIN_RISE * abs(med) or rise <= SPIKE_K * spread:
+        return False
+    # MAD is 0 when over half the points are equal (a loss alternating between two values):
+    # the interquartile range keeps such a series from crying wolf
+    sd = max(1.4826 * median(np.abs(prev - med), overwrite_input=True), spread)
+    return bool(rise > SPIKE_K * sd)
+
+
 def _main_losses(snapshot: Snapshot) -> list[str]:
+    """The series `spike` watches, found again only when a series appears (not on every record)."""
+    names = tuple(snapshot.series)
+    return latest(("main losses",), (), names, partial(_main_losses_of, names))
+
+
+def _main_losses_of(names: tuple[str, ...]) -> list[str]:
     out = []
-    for name in sorted(snapshot.series):
+    for name in sorted(names):
         info = parse_name(name)
         if info.role in SPIKE_ROLES and info.aux is None and not info.unscaled:
             out.append(name)
@@ -224,28 +241,57 @@ def run_tail(series: SeriesData, run: int) -> Indices:
     return tails.get(run, np.zeros(0, dtype=np.int64))
 
 
+# (point index, (step, value, median of the points before) if it is a spike, else None)
+Verdict = tuple[int, Optional[tuple[float, float, float]]]
+
+
+def _verdicts(s: SeriesData, run: int, start: int, previous: tuple[Verdict, ...] = ()) -> tuple[Verdict, ...]:
+    """`_is_spike` of the last `RECENT` points of `run` in `s`: tested for points from index `start`
+    on, taken from `previous` (those of the points before `start`) for the others."""
+    idx = run_tail(s, run)  # the run's newest points: spike_at looks at no others
+    values = s.values[idx]
+    new: list[Verdict] = []
+    for j in range(max(idx.shape[0] - RECENT, int(idx.searchsorted(start))), idx.shape[0]):
+        found = None
+        if _is_spike(values, j):
+            prev = values[max(0, j - SPIKE_WINDOW) : j]
+            found = (float(s.steps[idx[j]]), float(values[j]), float(np.median(prev[np.isfinite(prev)])))
+        new.append((int(idx[j]), found))
+    return (*previous, *new)[-RECENT:]
+
+
+def _newest_spike(s: SeriesData, run: int) -> Optional[tuple[float, float, float]]:
+    """(step, value, median before) of the newest spike among the last `RECENT` points of `run` in
+    `s`, what `spike_at` finds over the run. Kept per series: a series without new points costs a
+    look-up, and new points are tested alone (a point's answer never changes)."""
+    arrays, key = series_key(s)
+    verdicts: tuple[Verdict, ...] = grow(
+        ("spike verdicts", s.name, key[1]),
+        arrays,
+        run,
+        len(s),
+        partial(_verdicts, s, run, 0),
+        partial(_verdicts, s, run),
+    )
+    for _, found in reversed(verdicts):
+        if found is not None:
+            return found
+    return None
+
+
 def spike(snapshot: Snapshot) -> Optional[Alert]:
     """The newest spike among the main losses of the newest run."""
     if snapshot.last_record is None:
         return None
     run = snapshot.last_record.run
-    found: Optional[tuple[float, str, float, float, float]] = None
+    found: Optional[tuple[float, str, float, float]] = None
     for name in _main_losses(snapshot):
-        s = snapshot.series[name]
-        # the run's newest points: spike_at looks at no others, so the result is the whole run's
-        idx = run_tail(s, run)
-        values = s.values[idx]
-        i = spike_at(values)
-        if i is None:
-            continue
-        step = float(s.steps[idx[i]])
-        prev = values[max(0, i - SPIKE_WINDOW) : i]
-        med = float(np.median(prev[np.isfinite(prev)]))
-        if found is None or step > found[0]:
-            found = (step, name, float(values[i]), med, 0.0)
+        got = _newest_spike(snapshot.series[name], run)
+        if got is not None and (found is None or got[0] > found[0]):
+            found = (got[0], name, got[1], got[2])
     if found is None:
         return None
-    step, name, y, med, _ = found
+    step, name, y, med = found
     axis = snapshot.series[name].axis
     return Alert(
         "spike",

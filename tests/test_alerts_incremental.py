@@ -364,3 +364,71 @@ def test_a_run_whose_own_first_step_drops_cuts_old_points(blocks: str) -> None:
     for k, step in enumerate([90.0, 91.0, 92.0, 60.0, 93.0, 40.0, 94.0]):
         store.append([Record(step, {"test_coco_eval_bbox/AP": 0.3 + 0.01 * k}, 1, ITER)])
         check(store.snapshot())
+
+
+def test_spike_at_matches_the_reference_on_ties_flat_stretches_and_spikes() -> None:
+    # `_is_spike` skips the MAD where the interquartile range already rules a spike out: the same
+    # answers as taking both, on values from a few levels (ties, MAD 0), rises and NaN/Inf
+    rng = np.random.default_rng(4)
+    hits = 0
+    for _ in range(3000):
+        n = int(rng.integers(0, 45))
+        values = rng.choice([1.0, 1.0, 1.1, 0.9, 1.02, 0.0, -0.5, 3.0, 40.0, NAN, INF], size=n)
+        if n and rng.random() < 0.5:
+            values[-int(rng.integers(1, min(n, 6) + 1))] = rng.choice([1.31, 1.5, 2.0, 7.0, 1e6])
+        want = ref_spike_at(values)
+        assert alerts.spike_at(values) == want, values.tolist()
+        hits += want is not None
+    assert hits > 100  # the spikes are really there, not only the quick "no"
+
+
+def _spike_tests(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """A counter of the points `spike` tests, one entry per point (the real test still runs)."""
+    tested: list[int] = []
+    real = alerts._is_spike
+
+    def counted(values: FloatArray, i: int) -> bool:
+        tested.append(i)
+        return real(values, i)
+
+    monkeypatch.setattr(alerts, "_is_spike", counted)
+    return tested
+
+
+def test_a_record_of_other_series_tests_no_point_and_a_record_of_losses_its_new_points(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    tested = _spike_tests(monkeypatch)
+    store = SeriesStore()
+    rng = random.Random(3)
+    for k in range(60):
+        loss = 1.0 + 0.01 * rng.random() if k != 55 else 9.0
+        metrics = {
+            "train_loss": loss,
+            "train_loss_ce": loss / 2,
+            "train_loss_giou": 0.4 + 0.01 * rng.random(),
+        }
+        store.append([Record(float(k), metrics, 0, ITER)], float(k))
+        check(store.snapshot())
+    assert check(store.snapshot())[0][0].key == ("spike", "train_loss", 55.0)  # ties: the first name
+    # an evaluation: no main loss got a point, none is tested again (a new snapshot all the same)
+    tested.clear()
+    store.append([Record(59.0, {"test_coco_eval_bbox/AP": 0.3}, 0, ITER)], 60.0)
+    assert [a.kind for a in check(store.snapshot())[0]] == ["spike"]
+    assert len(tested) == 0  # `check` itself ran the alerts, then the reference (which does not count)
+    # a record of the three losses: one new point each, not the last RECENT of each
+    store.append([Record(60.0, {"train_loss": 1.0, "train_loss_ce": 0.5, "train_loss_giou": 0.4}, 0, ITER)])
+    check(store.snapshot())
+    assert len(tested) == 3
+    # two records at once: two points each
+    tested.clear()
+    losses = {"train_loss": 1.0, "train_loss_ce": 0.5, "train_loss_giou": 0.4}
+    store.append([Record(61.0 + j, losses, 0, ITER) for j in range(2)])
+    check(store.snapshot())
+    assert len(tested) == 6
+    # a record of two of them moves those to arrays of their own (the store splits the rows): they
+    # are tested over again (their last RECENT points), the third not at all
+    tested.clear()
+    store.append([Record(63.0, {"train_loss": 1.0, "train_loss_ce": 0.5}, 0, ITER)])
+    check(store.snapshot())
+    assert len(tested) == 2 * alerts.RECENT
