@@ -13,13 +13,15 @@ from rich.console import Console
 from rich.segment import Segment
 from test_render import LOG, NOW, render, store_of
 
+from detr_watch import memo
 from detr_watch.formats import detr_json
 from detr_watch.logs import Log
+from detr_watch.records import EPOCH, ITER, Record
 from detr_watch.render import layout, table
 from detr_watch.render.chart import Lines
 from detr_watch.render.dashboard import Dashboard, table_names
 from detr_watch.render.table import Content, MetricsTable, MultiTable, _Head, _Row, _TextLines
-from detr_watch.store import SeriesStore
+from detr_watch.store import SeriesData, SeriesStore, Snapshot
 from detr_watch.view import View
 
 
@@ -216,3 +218,121 @@ def test_lines_built_directly_are_the_lines_rich_renders(seed: int) -> None:
             else:
                 assert not all(table._one_cell(t) for t in (name, *(c for c, _ in cells)))
     assert direct > 300  # the direct path was taken, not only the fallback
+
+
+# --- rows kept across snapshots -------------------------------------------------------------------
+
+
+def _fresh_row(s: SeriesData, snap: Snapshot, window: int) -> table.Row:
+    """`row` of copies of the series' arrays: nothing kept for the store's arrays applies to them."""
+    copy = SeriesData(s.name, s.axis, *(a.copy() for a in (s.steps, s.values, s.runs, s.times, s.epochs)))
+    return table.row(copy, snap, window)
+
+
+def _records(rng: random.Random, n: int) -> list[list[Record]]:
+    """Appends of a made-up log: iteration losses, an evaluation every so often, an epoch series,
+    NaN, restarts (which move every row's cut), a series that appears late, several records at once."""
+    out: list[list[Record]] = []
+    run, step = 0, 0.0
+    for k in range(n):
+        if rng.random() < 0.04 and k > 10:
+            run += 1
+            step = max(0.0, step - rng.choice([0.0, 5.0, 30.0]))
+        loss = 2.0 / (1 + 0.05 * k) * (1 + 0.1 * rng.random())
+        metrics = {"train_loss": loss, "train_loss_ce": math.nan if rng.random() < 0.05 else loss / 3}
+        if k > n // 2:
+            metrics["train_loss_giou"] = 0.5 + 0.01 * rng.random()
+        block = [Record(step, metrics, run, ITER)]
+        if rng.random() < 0.2:
+            block.append(
+                Record(step, {"test_coco_eval_bbox/AP": min(0.4, 0.01 * k), "test_loss": loss}, run, ITER)
+            )
+        if rng.random() < 0.1:
+            block.append(Record(float(k // 10), {"train_lr": 1e-4 * rng.random()}, run, EPOCH))
+        out.append(block if rng.random() < 0.7 else block[:1])
+        step += 1.0
+    return out
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_kept_rows_are_the_rows_of_the_whole_history_record_by_record(seed: int) -> None:
+    memo.clear()
+    rng = random.Random(seed)
+    store = SeriesStore()
+    olds: list[Snapshot] = []
+    for block in _records(rng, 150):
+        store.append(block, NOW)
+        snap = store.snapshot()
+        names = sorted(snap.series)
+        for window in (3, 20):
+            want = [_fresh_row(snap.series[name], snap, window) for name in names]
+            print(snap.version, window)
+            assert table.rows(snap, names, window) == want
+            assert [table.cached_row(snap.series[name], snap, window) for name in names] == want
+        olds.append(snap)
+    # a paused view asks about older snapshots of the same arrays
+    for snap in olds[-30::7]:
+        names = sorted(snap.series)
+        assert table.rows(snap, names, 20) == [_fresh_row(snap.series[n], snap, 20) for n in names]
+
+
+def _counted_rows(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names whose row is computed (the real `row` still runs)."""
+    computed: list[str] = []
+    real = table.row
+
+    def counted(series: SeriesData, snapshot: Snapshot, window: int) -> table.Row:
+        computed.append(series.name)
+        return real(series, snapshot, window)
+
+    monkeypatch.setattr(table, "row", counted)
+    return computed
+
+
+def test_a_record_computes_the_rows_of_its_series_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    memo.clear()
+    store = _store()
+    names = sorted(store.snapshot().series)
+    table.rows(store.snapshot(), names, 20)
+    computed = _counted_rows(monkeypatch)
+    starts: list[str] = []
+    real_starts = table.run_starts
+    monkeypatch.setattr(
+        table, "run_starts", lambda snap, axis: starts.append(axis) or real_starts(snap, axis)
+    )
+    last = store.snapshot().last_record
+    assert last is not None
+    _bump(store, "test_", 1, 1.1)
+    snap = store.snapshot()
+    got = table.rows(snap, names, 20)
+    print(computed, starts)
+    assert computed and sorted(computed) == sorted(n for n in names if n.startswith("test_"))
+    # the run starts: once per axis for the table, once for each row computed
+    assert len(starts) == len({snap.series[n].axis for n in names}) + len(computed)
+    assert got == [_fresh_row(snap.series[n], snap, 20) for n in names]
+    # a repaint of the same snapshot, and a record of the others: nothing of the first again
+    computed.clear()
+    assert table.rows(snap, names, 20) is got and computed == []
+    train = {n: v * 0.9 for n, v in last.metrics.items() if n.startswith("train_")}
+    store.append([last._replace(step=last.step + 2, metrics=train)], NOW)
+    table.rows(store.snapshot(), names, 20)
+    assert sorted(computed) == sorted(n for n in names if n.startswith("train_"))
+
+
+def test_a_restart_computes_every_row_of_its_axis_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the cut of each row depends on the runs of the whole log, not only the series' own points
+    memo.clear()
+    store = SeriesStore()
+    for k in range(30):
+        store.append([Record(float(k), {"train_loss": 1.0 / (k + 1)}, 0, ITER)], NOW)
+        store.append([Record(float(k), {"test_loss": 2.0 / (k + 1)}, 0, ITER)], NOW)
+    names = ["test_loss", "train_loss"]
+    table.rows(store.snapshot(), names, 5)
+    computed = _counted_rows(monkeypatch)
+    store.append([Record(10.0, {"train_loss": 0.5}, 1, ITER)], NOW)  # run 1 overwrites steps 10 on
+    snap = store.snapshot()
+    got = table.rows(snap, names, 5)
+    assert sorted(computed) == names
+    assert got == [_fresh_row(snap.series[n], snap, 5) for n in names]
+    # test_loss is cut at run 1's first step too, though run 1 wrote none of it yet
+    assert got[0].best == "0.2000 @9"

@@ -24,7 +24,7 @@ from detr_watch.render import fmt
 from detr_watch.render.chart import Lines
 from detr_watch.render.history import RunStarts, history, run_starts
 from detr_watch.roles import goal
-from detr_watch.store import SeriesData, Snapshot, series_key
+from detr_watch.store import IntArray, SeriesData, Snapshot, series_key
 from detr_watch.text import clean
 from detr_watch.view import View
 
@@ -107,13 +107,45 @@ def _best(
     return grow(slot, arrays, starts, len(series), full, more)
 
 
-def cached_row(series: SeriesData, snapshot: Snapshot, window: int) -> Row:
-    """`row`, kept while the series' points and the log's runs stay the same (a record of other
-    series reuses it; a repaint finds it by snapshot, which is cheaper still)."""
-    arrays, key = series_key(series)
-    starts = run_starts(snapshot, series.axis)
-    slot = ("row", series.name, window, key[1])
-    return latest(slot, arrays, (key, starts), functools.partial(row, series, snapshot, window))
+def cached_row(
+    series: SeriesData, snapshot: Snapshot, window: int, starts: Optional[RunStarts] = None
+) -> Row:
+    """`row`, kept while the series' points and the log's runs (`starts`, the log's on the series'
+    axis) stay the same: a record of other series reuses it.
+
+    The points are named as `series_key` names them, cheaper: by the arrays the row reads (steps,
+    runs, values; not times and epochs), their count and the last value."""
+    if starts is None:
+        starts = run_starts(snapshot, series.axis)
+    values = series.values
+    owners = (_owner(series.steps), _owner(series.runs), _owner(values))
+    key = (values.shape[0], values[-1:].tobytes(), starts)
+    slot = ("row", series.name, window, id(owners[2]))
+    return latest(slot, owners, key, functools.partial(row, series, snapshot, window))
+
+
+def _owner(a: FloatArray | IntArray) -> object:
+    """The array that owns `a`'s memory (a snapshot's arrays are views of the store's)."""
+    return a.base if isinstance(a.base, np.ndarray) else a
+
+
+def rows(snapshot: Snapshot, names: Sequence[str], window: int) -> list[Row]:
+    """`cached_row` of each of `names`, kept for the snapshot (a repaint reuses them in one look-up);
+    the run starts are found once per axis, not once per row."""
+    shown = tuple(names)
+    return memo(snapshot, ("rows", window, shown), functools.partial(_rows, snapshot, shown, window))
+
+
+def _rows(snapshot: Snapshot, names: Sequence[str], window: int) -> list[Row]:
+    starts: dict[str, RunStarts] = {}
+    out = []
+    for name in names:
+        s = snapshot.series[name]
+        axis_starts = starts.get(s.axis)
+        if axis_starts is None:
+            axis_starts = starts[s.axis] = run_starts(snapshot, s.axis)
+        out.append(cached_row(s, snapshot, window, axis_starts))
+    return out
 
 
 def shorten(name: str, width: int, ascii_only: bool = False) -> str:
@@ -429,12 +461,8 @@ class MetricsTable(_Lines):
         arrows = ASCII_ARROWS if ascii_only else ARROWS
         shown = _fitting(self.names, height)
         window = self.view.trend_window
-        snap = self.snapshot
         cells = []
-        for name in shown:
-            r = memo(
-                snap, ("row", name, window), functools.partial(cached_row, snap.series[name], snap, window)
-            )
+        for r in rows(self.snapshot, shown, window):
             trend = f"{r.trend} {arrows[r.direction]}" if r.trend else ""
             cells.append(
                 (
