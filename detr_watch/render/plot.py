@@ -12,10 +12,11 @@ Nothing is cached here, but `figure` says what a chart would look like before pl
 line covers, the tick labels and where they go), so a chart whose new point lands on pixels already
 drawn, or a flat lr that just got longer, is not drawn again (`render.chart`).
 
-The pixels the key is made of are also what a linear chart without a legend (every chart of the
-live view) is drawn from: `_draw_linear` puts plotext's picture together from them in numpy and a
-few list operations, ~1 ms where plotext's build takes 6-20 ms, and the tests hold its text to
-plotext's, code for code. plotext draws the rest (log scale, legends) and remains the reference.
+The pixels the key is made of are also what a chart without a legend (every chart of the live
+view, linear or log y) is drawn from: `_draw_here` puts plotext's picture together from them in
+numpy and a few list operations, ~1 ms where plotext's build takes 6-20 ms, and the tests hold its
+text to plotext's, code for code. plotext draws the rest (a legend in the plot) and remains the
+reference.
 """
 
 from __future__ import annotations
@@ -129,10 +130,11 @@ class Canvas(NamedTuple):
     axes in characters, and per trace the pixels each of its segments covers (`line_pixels`)."""
 
     xlim: tuple[float, float]
-    ylim: tuple[float, float]
+    ylim: tuple[float, float]  # of log10(y) on a log scale, as plotext has them
     width: int
     height: int
     pixels: list[list[npt.NDArray[np.int64]]]
+    ylabels: list[str]
 
 
 class Figure(NamedTuple):
@@ -176,7 +178,7 @@ def figure(
     if np.all(xs == np.round(xs)):
         ticks = integer_ticks(float(xs.min()), float(xs.max()), max(2, width // 10))
         xticks = (ticks, [tick_label(t) for t in ticks])
-    key, canvas = _picture_key(prepared, width, height, axes, xticks) if not axes.log_y else (None, None)
+    key, canvas = _picture_key(prepared, width, height, axes, xticks)
     if key is None:  # what plotext gets, exactly: the same input draws the same picture
         key = (
             "input",
@@ -291,10 +293,18 @@ def _picture_key(
     would be empty."""
     ys = np.concatenate([y for _, segs in prepared for _, y in segs])
     xs = np.concatenate([x for _, segs in prepared for x, _ in segs])
-    ylim = (min(axes.ylim), max(axes.ylim)) if axes.ylim is not None else _lim(ys)
+    limits = axes.ylim
+    if (
+        axes.log_y
+    ):  # plotext's `apply_scale`, math.log10 a value at a time (numpy's may differ in the last bit)
+        if not np.all(ys > 0):
+            return None, None
+        ys = np.array([math.log10(v) for v in ys.tolist()])
+        limits = None if limits is None else (math.log10(limits[0]), math.log10(limits[1]))
+    ylim = (min(limits), max(limits)) if limits is not None else _lim(ys)
     xlim = _lim(xs)
     yticks = ut.linspace(*ylim, 7)  # plotext's default y frequency
-    ylabels = ut.add_extra_spaces(ut.get_labels(yticks), "left")
+    ylabels = ut.add_extra_spaces(ut.get_labels(ut.reverse_scale(yticks, axes.log_y)), "left")
     width_canvas = width - 2 - ut.max_length(ylabels)  # two y axes and the labels on the left
     height_canvas = height - 3  # two x axes and the labels below
     if width_canvas < 1 or height_canvas < 1:
@@ -336,7 +346,7 @@ def _picture_key(
         tuple(ut.get_matrix_data(xt, xlim, width_canvas)),
         tuple(lines),
     )
-    return key, Canvas(xlim, ylim, width_canvas, height_canvas, pixels)
+    return key, Canvas(xlim, ylim, width_canvas, height_canvas, pixels, ylabels)
 
 
 def _marker(name: str) -> str:
@@ -346,9 +356,9 @@ def _marker(name: str) -> str:
 
 
 def draw(fig: Figure) -> str:
-    """plotext's text of `fig`: drawn here (`_draw_linear`) when it is a linear chart without a
-    legend (every chart of the live view), by plotext otherwise."""
-    text = _draw_linear(fig) if fig.canvas is not None else None
+    """plotext's text of `fig`: drawn here (`_draw_here`) when it has no legend in the plot (every
+    chart of the live view), by plotext otherwise."""
+    text = _draw_here(fig) if fig.canvas is not None else None
     with _LOCK:
         _STATS["builds"] += 1
         return text if text is not None else _build(fig)
@@ -391,21 +401,21 @@ def _build(fig: Figure) -> str:
     return text
 
 
-def _draw_linear(fig: Figure) -> Optional[str]:
-    """What plotext 5's `build_plot` and `set_canvas` make of a linear chart with the "clear" theme
-    and no legend, drawn from the pixels the figure's key was computed from; None for a chart with
-    a legend (plotext draws it). plotext spends ~4 ms a chart on its frame and ~15 us a pixel joining
-    and packing points in Python: here the lines are numpy (`line_pixels`, `_cells`) and the frame a
-    few list operations, about 1 ms a chart. Each step below is the plotext step of the same name,
-    with plotext's own helpers for labels, tick positions and colour codes; the tests hold the text
-    to plotext's for thousands of random charts."""
+def _draw_here(fig: Figure) -> Optional[str]:
+    """What plotext 5's `build_plot` and `set_canvas` make of a chart (linear or log y) with the
+    "clear" theme and no legend, drawn from the pixels the figure's key was computed from; None for
+    a chart with a legend (plotext draws it). plotext spends ~4 ms a chart on its frame and ~15 us
+    a pixel joining and packing points in Python: here the lines are numpy (`line_pixels`,
+    `_cells`) and the frame a few list operations, about 1 ms a chart. Each step below is the
+    plotext step of the same name, with plotext's own helpers for labels, tick positions and colour
+    codes; the tests hold the text to plotext's for hundreds of random charts."""
     canvas = fig.canvas
     if canvas is None or any(t.label for t, _ in fig.prepared):
         return None
     width, height = fig.width, fig.height
     xlim, ylim = canvas.xlim, canvas.ylim
     yticks = ut.linspace(*ylim, 7)
-    ylabels = ut.add_extra_spaces(ut.get_labels(yticks), "left")
+    ylabels = canvas.ylabels
     if fig.xticks is not None:  # plt.xticks: labels as strings, pairs through a set (`ut.brush`)
         xticks, xlabels = ut.brush(list(fig.xticks[0]), [str(v) for v in fig.xticks[1]])
     else:
