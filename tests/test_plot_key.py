@@ -182,3 +182,19 @@ def test_the_pixels_of_many_segments_at_once_are_each_segments_own() -> None:
         want = [plot.line_pixels(px[a:b], py[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
         got = plot.lines_pixels(px, py, starts)
         assert len(got) == len(want) and all(np.array_equal(g, w) for g, w in zip(got, want)), trial
+
+
+def test_thousands_of_segments_at_once_are_each_segments_own() -> None:
+    """Segment numbers beyond what the packed codes hold go segment by segment (8,192 and more)."""
+    rng = np.random.default_rng(1)
+    sizes = rng.integers(1, 4, 9000)
+    px = rng.integers(0, 200, int(sizes.sum()))
+    py = rng.integers(0, 60, int(sizes.sum()))
+    starts = np.cumsum(np.concatenate([[0], sizes[:-1]]))
+    bounds = [*starts.tolist(), int(sizes.sum())]
+    got = plot.lines_pixels(px, py, starts)
+    assert len(got) == 9000
+    for i in (0, 4095, 4096, 8190, 8191, 8192, 8999):
+        assert np.array_equal(
+            got[i], plot.line_pixels(px[bounds[i] : bounds[i + 1]], py[bounds[i] : bounds[i + 1]])
+        )

@@ -1,22 +1,21 @@
-"""The only plotext import: line charts as text, one figure at a time, cached.
+"""The only plotext import: line charts as text, one figure at a time.
 
-plotext 5.x keeps one global figure, so every chart is drawn under `_LOCK` on a cleared main figure
-(clearing a subplot would leave data piling up in the others). Traces arrive already derived (runs,
-smoothing, zoom: `curves.py`); here each is cut at its NaN gaps and decimated to min/max per column
-*before* plotext sees it (plotext raises on Inf, and its build time grows with the points). The
-result is plotext's ANSI text; rich decodes it (`Text.from_ansi`), so a console without colours gets
-plain text.
+Traces arrive already derived (runs, smoothing, zoom: `curves.py`); here each is cut at its NaN gaps
+and decimated to min/max per column (plotext raises on Inf, and the cost of a chart grows with its
+points). The result is plotext's ANSI text, which `render.chart` reads into rich segments, so a
+console without colours gets plain text.
 
-Nothing is cached here, but `figure` says what a chart would look like before plotext draws it: its
-`key` is the same for two figures exactly when plotext would draw the same characters (the pixels each
-line covers, the tick labels and where they go), so a chart whose new point lands on pixels already
-drawn, or a flat lr that just got longer, is not drawn again (`render.chart`).
+`figure` says what a chart looks like before it is drawn: its `key` is the same for two figures
+exactly when plotext would draw the same characters (the pixels each line covers, the tick labels
+and where they go), so a chart whose new point lands on pixels already drawn, or a flat lr that just
+got longer, is not drawn again (`render.chart` keeps the pictures).
 
-The pixels the key is made of are also what a chart without a legend (every chart of the live
-view, linear or log y) is drawn from: `_draw_here` puts plotext's picture together from them in
-numpy and a few list operations, ~1 ms where plotext's build takes 6-20 ms, and the tests hold its
-text to plotext's, code for code. plotext draws the rest (a legend in the plot) and remains the
-reference.
+The pixels the key is made of are also what a chart without a legend (every chart of the live view,
+linear or log y) is drawn from: `_draw_here` puts plotext's picture together from them in numpy and
+a few list operations, ~1 ms where plotext's build takes 6-20 ms, and the tests hold its text to
+plotext's, code for code. plotext builds the rest (a legend in the plot) and remains the reference:
+it keeps one global figure, so a build happens under `_LOCK` on a cleared main figure (clearing a
+subplot would leave data piling up in the others).
 """
 
 from __future__ import annotations
@@ -126,8 +125,9 @@ Prepared = list[tuple[Trace, list[tuple[FloatArray, FloatArray]]]]
 
 
 class Canvas(NamedTuple):
-    """Where plotext puts a linear chart's lines: the data limits, the size of the area inside the
-    axes in characters, and per trace the pixels each of its segments covers (`line_pixels`)."""
+    """Where plotext puts a chart's lines: the data limits (of log10(y) on a log scale), the size of
+    the area inside the axes in characters, per trace the pixels each of its segments covers
+    (`line_pixels`), and the y tick labels."""
 
     xlim: tuple[float, float]
     ylim: tuple[float, float]  # of log10(y) on a log scale, as plotext has them
@@ -147,7 +147,7 @@ class Figure(NamedTuple):
     ascii: bool
     xticks: Optional[tuple[list[float], list[str]]]
     key: tuple[object, ...]
-    canvas: Optional[Canvas] = None  # the pixels plotext would draw (linear charts): `draw` uses them
+    canvas: Optional[Canvas] = None  # the pixels plotext would draw: `draw` uses them
 
 
 def plot(
@@ -244,7 +244,7 @@ def lines_pixels(
     """`line_pixels` of each segment of these points (segment i starts at `starts[i]`), in one pass:
     the joins between segments are left out, and each segment's pixels come out on their own."""
     n = px.shape[0]
-    if n == 0 or max(int(np.abs(px).max()), int(np.abs(py).max())) >= _OFF:
+    if n == 0 or starts.shape[0] >= _SEGS or max(int(np.abs(px).max()), int(np.abs(py).max())) >= _OFF:
         bounds = [*starts.tolist(), n]
         return [line_pixels(px[a:b], py[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
     ends = np.empty_like(starts)  # each segment's last point
@@ -278,6 +278,7 @@ def lines_pixels(
 
 _OFF = 2**24
 _MASK = 2**25 - 1
+_SEGS = 2**12  # segment numbers stay below 2**13: seg << 50 within int64
 
 
 def _picture_key(
@@ -287,7 +288,7 @@ def _picture_key(
     axes: Axes,
     xticks: Optional[tuple[list[float], list[str]]],
 ) -> tuple[Optional[tuple[object, ...]], Optional[Canvas]]:
-    """What plotext 5's `build_plot` puts on the screen for a linear chart: the y tick labels and
+    """What plotext 5's `build_plot` puts on the screen for a chart: the y tick labels and
     their rows, the x tick labels and their columns, and per line (a segment is a line of its own)
     its colour, marker and the pixels it covers; and those pixels. (None, None) when the canvas
     would be empty."""
