@@ -5,8 +5,9 @@ numpy only. Inputs are 1-D float arrays of equal length (steps and values); noth
 NaN/Inf policy: a point is *finite* when both its step and its value are finite. Non-finite points
 are never drawn, never a best value and never part of a trend: `decimate_minmax`, `trend`, `best` and
 `stitch` skip them (the line joins its finite neighbours), so one NaN loss cannot blank a chart or
-poison a fit. They are not lost: the store keeps them, and callers count them with
-`count_nonfinite` to say so on screen. `ema` passes them through unchanged (TensorBoard's rule).
+poison a fit. They are not lost: the store keeps them, and the status line counts them
+(`alerts.nonfinite_points`) to say so on screen. `ema` passes them through unchanged (TensorBoard's
+rule).
 A result that cannot be computed (no finite point) is NaN, never an exception.
 """
 
@@ -30,12 +31,6 @@ def _as_float(a: npt.ArrayLike) -> FloatArray:
 def finite_mask(x: npt.ArrayLike, y: npt.ArrayLike) -> npt.NDArray[np.bool_]:
     """True where both x and y are finite."""
     return np.isfinite(_as_float(x)) & np.isfinite(_as_float(y))
-
-
-def count_nonfinite(values: npt.ArrayLike) -> int:
-    """How many values are NaN or +-Inf."""
-    v = _as_float(values)
-    return int(v.shape[0] - np.count_nonzero(np.isfinite(v)))
 
 
 def decimate_minmax(
@@ -444,6 +439,8 @@ def bins_more(xs: FloatArray, ys: FloatArray, previous: Bins) -> Optional[Bins]:
     ):
         return None
     k = _bin_width_exponent(float(new_x[-1]) - previous.first[0])
+    if k < previous.k:  # the first points had no span at all (k 0): bin them all again
+        return bins_state(xs, ys)
     if k == previous.k and np.floor(np.ldexp(float(new_x[-1]), -k)) == previous.ids[-1]:
         return _into_last_bin(new_x, new_y, previous, n)
     old = previous if k == previous.k else _coarser(previous, k)

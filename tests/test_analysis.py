@@ -9,7 +9,6 @@ import pytest
 
 from detr_watch.analysis import (
     best,
-    count_nonfinite,
     decimate_minmax,
     direction,
     ema,
@@ -157,10 +156,8 @@ def test_best_ignores_inf_and_handles_nothing() -> None:
         best([1.0], [1.0], "mean")
 
 
-def test_last_finite_and_count() -> None:
+def test_last_finite() -> None:
     assert last_finite([1.0, 2.0, NAN], [5, 6, 7]) == (2.0, 6.0)
-    assert count_nonfinite([1.0, NAN, INF, -INF, 0.0]) == 3
-    assert count_nonfinite([]) == 0
 
 
 # --- stitch ---------------------------------------------------------------------------------------
@@ -423,3 +420,18 @@ def test_ema_grown_in_its_room_leaves_earlier_results_as_they_were() -> None:
             kept.append((state.values, state.values.copy()))
         assert all(np.array_equal(v, c, equal_nan=True) for v, c in kept)
         assert state.room is not None and state.room.shape[0] >= ys.shape[0]
+
+
+def test_bins_of_points_at_one_x_then_spread_below_it() -> None:
+    """The first bins had no span (k 0); a later, narrower one binned again: as bins of all points."""
+    from detr_watch.analysis import bins_more, bins_state
+
+    x = np.concatenate([np.full(2000, -2.0), np.linspace(-2.0, 48.0, 500)])
+    y = np.random.default_rng(0).standard_normal(x.shape[0])
+    first = bins_state(x[:2000], y[:2000])
+    assert first is not None and first.k == 0
+    grown = bins_more(x, y, first)
+    want = bins_state(x, y)
+    assert grown is not None and want is not None and grown.k < 0
+    for name in want._fields:
+        assert np.array_equal(np.asarray(getattr(grown, name)), np.asarray(getattr(want, name))), name
