@@ -278,3 +278,23 @@ def test_per_epoch_kept_over_new_points_is_per_epoch_of_all() -> None:
         answers.append(_per_epoch(s))
         assert answers[-1] == curves.per_epoch(s), k
     assert answers[:8] == [True] * 8 and answers[8:] == [False] * 4
+
+
+def test_per_epoch_of_two_logs_with_the_same_series_names_is_kept_for_each() -> None:
+    from detr_watch import memo
+    from detr_watch.render.chart import _per_epoch
+
+    memo.clear()
+    stores = [SeriesStore(), SeriesStore()]
+    for store in stores:
+        store.append(
+            [
+                Record(step=float(k), axis=ITER, run=0, epoch=float(k), metrics={"test_loss": 1.0})
+                for k in range(50)
+            ]
+        )
+    both = [store.snapshot().series["test_loss"] for store in stores]
+    assert [_per_epoch(s) for s in both] == [True, True]
+    before = memo.stats()["computed"]
+    assert [_per_epoch(s) for s in both + both] == [True] * 4
+    assert memo.stats()["computed"] == before  # each log's answer is kept, not computed again in turn

@@ -192,7 +192,7 @@ def _per_epoch(series: SeriesData) -> bool:
         return ok and whole(a)
 
     n = len(series)
-    return n > 0 and grow(("per_epoch", series.name), arrays, key[1], n, lambda: whole(0), more)
+    return n > 0 and grow(("per_epoch", series.name, key[1]), arrays, key[1], n, lambda: whole(0), more)
 
 
 def first_time(snapshot: Snapshot) -> float:
