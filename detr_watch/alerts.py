@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from functools import partial
-from typing import Any, Hashable, NamedTuple, Optional
+from typing import Hashable, NamedTuple, Optional
 
 import numpy as np
 import numpy.typing as npt
@@ -34,7 +34,7 @@ from detr_watch.curves import smoothed
 from detr_watch.memo import grow, latest, memo
 from detr_watch.roles import parse_name
 from detr_watch.stats import median
-from detr_watch.store import FloatArray, IntArray, SeriesData, Snapshot, series_key
+from detr_watch.store import FloatArray, IntArray, SeriesData, Snapshot, owner, series_key
 
 Indices = npt.NDArray[np.int64]
 RECENT = 5
@@ -83,12 +83,6 @@ def duration(seconds: float) -> str:
     return f"{d}d {h:02d}h"
 
 
-def _owner(a: npt.NDArray[Any]) -> npt.NDArray[Any]:
-    """The array that owns `a`'s memory: the store appends to it past what a snapshot shows, so the
-    same owner and length are the same points (`detr_watch.store.series_key`)."""
-    return a.base if isinstance(a.base, np.ndarray) else a
-
-
 def _bad_rows(
     members: list[SeriesData], start: int, previous: Optional[tuple[Indices, Indices]]
 ) -> tuple[Indices, Indices]:
@@ -117,13 +111,13 @@ def nonfinite_points(snapshot: Snapshot) -> dict[str, tuple[int, int]]:
 def _nonfinite_points(snapshot: Snapshot) -> dict[str, tuple[int, int]]:
     groups: dict[tuple[int, int], list[SeriesData]] = {}
     for s in snapshot.series.values():
-        groups.setdefault((id(_owner(s.values)), len(s)), []).append(s)
+        groups.setdefault((id(owner(s.values)), len(s)), []).append(s)
     out: dict[str, tuple[int, int]] = {}
-    for (owner, n), members in groups.items():
+    for (matrix, n), members in groups.items():
         names = tuple(s.name for s in members)
         counts, firsts = grow(
-            ("nonfinite", owner, names),
-            [_owner(members[0].values)],
+            ("nonfinite", matrix, names),
+            [owner(members[0].values)],
             names,
             n,
             partial(_bad_rows, members, 0, None),
@@ -229,10 +223,10 @@ def _run_tails(
 def run_tail(series: SeriesData, run: int) -> Indices:
     """The indices of the last `RECENT + SPIKE_WINDOW` points of `run` in `series` (fewer if it has
     fewer), kept per series and extended over new points only."""
-    owner = _owner(series.runs)
+    runs = owner(series.runs)
     tails: dict[int, Indices] = grow(
-        ("run tails", id(owner)),
-        [owner],
+        ("run tails", id(runs)),
+        [runs],
         None,
         len(series),
         partial(_run_tails, series.runs, 0),
@@ -507,10 +501,10 @@ def usual_interval(snapshot: Snapshot) -> Optional[float]:
         if id(s.times) in seen:
             continue
         seen.add(id(s.times))
-        owner = _owner(s.times)
+        times = owner(s.times)
         count, t = grow(
-            ("finite times", id(owner)),
-            [owner],
+            ("finite times", id(times)),
+            [times],
             None,
             len(s),
             partial(_finite_times, s.times, 0),

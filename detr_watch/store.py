@@ -50,8 +50,9 @@ class SeriesData:
         )
 
 
-def _owner(a: npt.NDArray[Any]) -> object:
-    """The array that owns `a`'s memory (a snapshot's arrays are views of the store's)."""
+def owner(a: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """The array that owns `a`'s memory (a snapshot's arrays are views of the store's): the store
+    appends to it past what a snapshot shows, so the same owner and length are the same points."""
     return a.base if isinstance(a.base, np.ndarray) else a
 
 
@@ -64,7 +65,7 @@ def series_key(series: SeriesData) -> tuple[list[object], tuple[object, ...]]:
     moves a series to another slot of the same matrix, so the same arrays and length are the same
     points, whatever snapshot they came in (tests/test_store.py holds it to that)."""
     columns = (series.steps, series.values, series.runs, series.times, series.epochs)
-    arrays = [_owner(a) for a in columns]
+    arrays: list[object] = [owner(a) for a in columns]
     tail = series.steps[-1:].tobytes() + series.values[-1:].tobytes()
     return arrays, (len(series), tuple(id(a) for a in arrays), tail)
 

@@ -24,7 +24,7 @@ from detr_watch.render import fmt
 from detr_watch.render.chart import Lines
 from detr_watch.render.history import RunStarts, history, run_starts
 from detr_watch.roles import goal
-from detr_watch.store import IntArray, SeriesData, Snapshot, series_key
+from detr_watch.store import SeriesData, Snapshot, owner, series_key
 from detr_watch.text import clean
 from detr_watch.view import View
 
@@ -118,15 +118,10 @@ def cached_row(
     if starts is None:
         starts = run_starts(snapshot, series.axis)
     values = series.values
-    owners = (_owner(series.steps), _owner(series.runs), _owner(values))
+    owners = (owner(series.steps), owner(series.runs), owner(values))
     key = (values.shape[0], values[-1:].tobytes(), starts)
     slot = ("row", series.name, window, id(owners[2]))
     return latest(slot, owners, key, functools.partial(row, series, snapshot, window))
-
-
-def _owner(a: FloatArray | IntArray) -> object:
-    """The array that owns `a`'s memory (a snapshot's arrays are views of the store's)."""
-    return a.base if isinstance(a.base, np.ndarray) else a
 
 
 def rows(snapshot: Snapshot, names: Sequence[str], window: int) -> list[Row]:
