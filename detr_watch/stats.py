@@ -181,13 +181,34 @@ def _plateau_index(ys: FloatArray, goal: str, tol: float, min_points: int) -> Op
         # With tol >= 0 a gain is better than every value before it: earlier gains are references
         # it beat or worse, and a value that was no gain against some reference is worse than the
         # next gain against it. So only new records (of the running min or max) are candidates.
-        best = np.minimum.accumulate(ys) if goal == "min" else np.maximum.accumulate(ys)
-        ahead = ys[1:] < best[:-1] if goal == "min" else ys[1:] > best[:-1]
-        del best
-        where = np.flatnonzero(ahead) + 1
-        del ahead
+        where = _records(ys, goal)
     else:
         where = np.arange(1, n)
+    if where.shape[0] <= _FEW_CANDIDATES:
+        last_gain = _last_gain(ys[where].tolist(), where.tolist(), float(ys[0]), goal, tol)
+    else:
+        last_gain = _last_gain_in_blocks(ys, where, goal, tol)
+    if n - 1 - last_gain < min_points:
+        return None
+    return last_gain
+
+
+# Up to this many candidates the gains are found one float at a time (numpy's calls cost more).
+_FEW_CANDIDATES = 1024
+
+
+def _last_gain(candidates: list[float], where: list[int], ref: float, goal: str, tol: float) -> int:
+    """`_plateau_index`'s last gain, the candidates taken one at a time (the same float operations)."""
+    last_gain = 0
+    for value, i in zip(candidates, where):
+        gain = ref - value if goal == "min" else value - ref
+        if gain > tol * abs(ref):
+            ref, last_gain = value, i
+    return last_gain
+
+
+def _last_gain_in_blocks(ys: FloatArray, where: IntArray, goal: str, tol: float) -> int:
+    """`_plateau_index`'s last gain among ys[where], searched with numpy."""
     candidates = ys[where]
     ref = float(ys[0])
     last_gain = 0
@@ -207,9 +228,53 @@ def _plateau_index(ys: FloatArray, goal: str, tol: float, min_points: int) -> Op
         else:
             i += block
             block *= 2
-    if n - 1 - last_gain < min_points:
-        return None
     return last_gain
+
+
+# Values per block in the search for records: a block without one costs a reduction, not a pass.
+_RECORD_BLOCK = 256
+
+
+def _records(ys: FloatArray, goal: str) -> IntArray:
+    """Indices i >= 1 where ys[i] is better than every value before it (ys holds no NaN), ascending.
+
+    A block holds a record exactly when its best value beats everything before the block, and in
+    a training curve few blocks do: only those are searched, with the best value before each one
+    leading its row, and the last block padded with the worst value (never a record).
+    """
+    better = np.less if goal == "min" else np.greater
+    extreme = np.minimum if goal == "min" else np.maximum
+    n, width = ys.shape[0], _RECORD_BLOCK
+    blocks = -(-n // width)
+    heads = np.empty(blocks)
+    full = n // width
+    extreme.reduce(ys[: full * width].reshape(full, width), axis=1, out=heads[:full])
+    if full < blocks:
+        heads[full] = extreme.reduce(ys[full * width :])
+    before = extreme.accumulate(heads)
+    rows = np.flatnonzero(better(heads[1:], before[:-1])) + 1
+    if 4 * rows.shape[0] > blocks:  # many records: one pass over everything is cheaper
+        return _records_in_one_pass(ys, goal)
+    rows = np.r_[0, rows]
+    grid = np.full((rows.shape[0], width + 1), math.inf if goal == "min" else -math.inf)
+    grid[0, 0] = ys[0]
+    grid[1:, 0] = before[rows[1:] - 1]
+    for row, b in enumerate(rows.tolist()):
+        block = ys[b * width : (b + 1) * width]
+        grid[row, 1 : block.shape[0] + 1] = block
+    best = extreme.accumulate(grid, axis=1)
+    hit_row, hit_col = np.nonzero(better(grid[:, 1:], best[:, :-1]))
+    out: IntArray = rows[hit_row] * width + hit_col
+    return out[out > 0]
+
+
+def _records_in_one_pass(ys: FloatArray, goal: str) -> IntArray:
+    """`_records` over the whole array: the running best, and the values that beat it."""
+    best = np.minimum.accumulate(ys) if goal == "min" else np.maximum.accumulate(ys)
+    ahead = ys[1:] < best[:-1] if goal == "min" else ys[1:] > best[:-1]
+    del best
+    out: IntArray = np.flatnonzero(ahead) + 1
+    return out
 
 
 def plateau_start(
@@ -238,7 +303,7 @@ def trailing_median(values: npt.ArrayLike, window: int) -> FloatArray:
     _prefix_medians(ys[: min(window - 1, n)], out)  # the points with fewer than `window` values so far
     if n < window:
         return out
-    if window % 2 and window <= _NETWORK_MAX_WINDOW:
+    if window % 2 and _NETWORK_MIN_WINDOW <= window <= _NETWORK_MAX_WINDOW:
         _odd_window_medians(ys, window, out[window - 1 :])
     else:
         windows = np.lib.stride_tricks.sliding_window_view(ys, window)
@@ -259,15 +324,17 @@ def _prefix_medians(ys: FloatArray, out: FloatArray) -> None:
         out[i] = seen[half] if i % 2 == 0 else (seen[half - 1] + seen[half]) / 2.0
 
 
-# Odd windows up to this size go through the selection network; longer or even ones through np.median.
+# Odd windows from 7 up to this size go through the selection network; others through np.median.
+_NETWORK_MIN_WINDOW = 7
 _NETWORK_MAX_WINDOW = 31
 # Elements per array in a chunked pass: 64 KB temporaries (178k points, window 11: 2.4 ms; 128 KB: 3.1 ms).
 _CHUNK = 8192
 
 
 @functools.cache
-def _middle_pair_network(n: int) -> tuple[tuple[int, int, bool, bool], ...]:
-    """Steps that leave the two middle order statistics of n wires (n even) on wires n // 2 - 1 and n // 2.
+def _middle_network(n: int) -> tuple[tuple[int, int, bool, bool], ...]:
+    """Steps that leave the four middle order statistics of n wires (n even, at least 4) on wires
+    n // 2 - 2 to n // 2 + 1.
 
     Batcher's odd-even merge sort for the next power of two, without the comparators that touch a
     wire >= n (those wires would hold +inf and never move) and without its first layer, which sorts
@@ -289,7 +356,7 @@ def _middle_pair_network(n: int) -> tuple[tuple[int, int, bool, bool], ...]:
                         pairs.append((i + j, i + j + k))
             k //= 2
         p *= 2
-    needed = {n // 2 - 1, n // 2}
+    needed = set(range(n // 2 - 2, n // 2 + 2))
     steps = []
     for a, b in reversed(pairs):
         lo, hi = a in needed, b in needed
@@ -299,42 +366,61 @@ def _middle_pair_network(n: int) -> tuple[tuple[int, int, bool, bool], ...]:
     return tuple(reversed(steps))
 
 
-def _odd_window_medians(ys: FloatArray, window: int, out: FloatArray) -> None:
-    """out[j] = median of ys[j : j + window] for every full window (`window` odd).
+def _pair(
+    pairs: tuple[tuple[FloatArray, FloatArray], tuple[FloatArray, FloatArray]], u: int, size: int
+) -> tuple[FloatArray, FloatArray]:
+    """The sorted pair (ys[4g + 2u + 1], ys[4g + 2u + 2]) of the `size` groups g of a chunk, from
+    the (min, max) arrays of its pairs at even and at odd u."""
+    low, high = pairs[u % 2]
+    return low[u // 2 : u // 2 + size], high[u // 2 : u // 2 + size]
 
-    Windows j and j + 1 share a core of window - 1 values, ys[j + 1 : j + window]; with c1 <= c2
-    its two middle values, the median of core + {x} is min(max(x, c1), c2). So the middle pair of
-    every other core is found with min/max over whole arrays (a selection network: exact, no
-    arithmetic, NaN in any input gives NaN), and each core then yields two medians.
+
+def _odd_window_medians(ys: FloatArray, window: int, out: FloatArray) -> None:
+    """out[j] = median of ys[j : j + window] for every full window (`window` odd, at least 7).
+
+    Windows 4g to 4g + 3 share a core of window - 3 values, ys[4g + 3 : 4g + window]. Only its four
+    middle values a0 <= a1 <= a2 <= a3 can be the median of the core and three more values, so they
+    are found once per core with min/max over whole arrays (a selection network: exact, no
+    arithmetic, NaN in any input gives NaN). The core plus the pair before it (windows 4g, 4g + 1)
+    or after it (windows 4g + 2, 4g + 3) has the middle pair (max(a0, min(a1, b1), min(a2, b0)),
+    max(a1, min(a2, b1), min(a3, b0))) with b0 <= b1 that pair; with c1 <= c2 that middle pair,
+    the median of those values and one more, x, is min(max(x, c1), c2).
     """
-    if window == 1:
-        out[:] = ys
-        return
     h = window // 2
     m = ys.shape[0] - window + 1  # how many windows
-    cores = (m + 1) // 2  # core k starts at ys[2k + 1] and serves windows 2k and 2k + 1
-    network = _middle_pair_network(window - 1)
-    for a in range(0, cores, _CHUNK):
-        b = min(cores, a + _CHUNK)
-        # the pair (2t, 2t + 1) of core k is the first pair of core k + t: sort each pair once
-        first, second = ys[2 * a + 1 : 2 * (b + h) - 1 : 2], ys[2 * a + 2 : 2 * (b + h) : 2]
-        low, high = np.minimum(first, second), np.maximum(first, second)
-        wires = []
-        for t in range(h):
-            wires += [low[t : t + b - a], high[t : t + b - a]]
+    groups = m // 4
+    network = _middle_network(window - 3)
+    for a in range(0, groups, _CHUNK):
+        b = min(groups, a + _CHUNK)
+        # pairs (ys[4s + 1], ys[4s + 2]) and (ys[4s + 3], ys[4s + 4]), each sorted once
+        size = b - a
+        stop = 4 * (b + h // 2)  # pairs u = 0, 2, ... up to h of every group in the chunk
+        first, second = ys[4 * a + 1 : stop : 4], ys[4 * a + 2 : stop : 4]
+        even = (np.minimum(first, second), np.maximum(first, second))
+        stop = 4 * (b + (h - 1) // 2) + 3  # pairs u = 1, 3, ... up to h
+        first, second = ys[4 * a + 3 : stop : 4], ys[4 * a + 4 : stop : 4]
+        pairs = (even, (np.minimum(first, second), np.maximum(first, second)))
+        wires = [w for u in range(1, h) for w in _pair(pairs, u, size)]
         for i, j, lo, hi in network:
             w_i, w_j = wires[i], wires[j]
             if lo:
                 wires[i] = np.minimum(w_i, w_j)
             if hi:
                 wires[j] = np.maximum(w_i, w_j)
-        c1, c2 = wires[h - 1], wires[h]
-        # window 2k adds ys[2k] to core k; window 2k + 1 (when there is one) adds ys[2k + window]
-        np.minimum(np.maximum(ys[2 * a : 2 * b : 2], c1), c2, out=out[2 * a : 2 * b : 2])
-        e = min(b, m // 2)
-        if e > a:
-            extra = ys[2 * a + window : 2 * e + window : 2]
-            np.minimum(np.maximum(extra, c1[: e - a]), c2[: e - a], out=out[2 * a + 1 : 2 * e + 1 : 2])
+        a0, a1, a2, a3 = wires[h - 3 : h + 1]
+        for side, u in ((0, 0), (2, h)):  # the pair before the core, then the one after it
+            b0, b1 = _pair(pairs, u, size)
+            c1 = np.maximum(np.maximum(a0, np.minimum(a1, b1)), np.minimum(a2, b0))
+            c2 = np.maximum(np.maximum(a1, np.minimum(a2, b1)), np.minimum(a3, b0))
+            # window 4g + side adds ys[4g + side]; window 4g + side + 1 adds ys[4g + side + window]
+            np.minimum(np.maximum(ys[4 * a + side : 4 * b : 4], c1), c2, out=out[4 * a + side : 4 * b : 4])
+            start = 4 * a + side + window
+            extra = ys[start : start + 4 * size : 4]
+            np.minimum(np.maximum(extra, c1), c2, out=out[4 * a + side + 1 : 4 * b : 4])
+    rest = 4 * groups
+    if rest < m:  # the last windows, fewer than four
+        windows = np.lib.stride_tricks.sliding_window_view(ys[rest:], window)
+        out[rest:m] = np.median(windows, axis=1)
 
 
 def median(values: npt.ArrayLike, overwrite_input: bool = False) -> float:

@@ -327,3 +327,76 @@ def test_history_stats_without_a_goal_or_points() -> None:
     assert h.points == 3 and h.trend.slope == 1.0 and h.spike_steps is None and math.isnan(h.best)
     empty = stats.history_stats([0.0], [NAN], "max")
     assert empty.points == 0 and empty.spike_steps is None and math.isnan(empty.plateau_start)
+
+
+def _random_series(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Noise with ties (values on a coarse grid), flat runs, and sometimes NaN and +-Inf."""
+    values = np.round(rng.normal(0.0, 1.0, n), 1)
+    if n > 10 and rng.random() < 0.5:
+        start = int(rng.integers(0, n - 5))
+        values[start : start + int(rng.integers(2, 40))] = values[start]
+    for special in (NAN, math.inf, -math.inf):
+        if rng.random() < 0.3:
+            values[rng.integers(0, n, int(rng.integers(1, 3)))] = special
+    return values
+
+
+@pytest.mark.parametrize("window", [7, 9, 11, 13, 15, 31])
+def test_trailing_median_network_equals_np_median_on_random_series(
+    window: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every length around the groups of four windows, chunks of a few groups, NaN/Inf, ties."""
+    monkeypatch.setattr(stats, "_CHUNK", 3)
+    rng = np.random.default_rng(window)
+    for n in [*range(window - 1, window + 14), 97, 250]:
+        values = _random_series(rng, n)
+        expected = [np.median(values[max(0, i - window + 1) : i + 1]) for i in range(n)]
+        got = stats.trailing_median(values, window)
+        assert np.array_equal(got, expected, equal_nan=True), (window, n, values.tolist())
+
+
+def test_trailing_median_network_on_a_flat_and_a_monotone_series() -> None:
+    flat = np.full(50, 2.5)
+    assert stats.trailing_median(flat, 11).tolist() == flat.tolist()
+    rising = np.arange(50.0)
+    assert stats.trailing_median(rising, 11)[10:].tolist() == (rising[10:] - 5.0).tolist()
+
+
+@pytest.mark.parametrize("goal", ["min", "max"])
+def test_records_by_block_equal_one_pass(goal: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Few records (blocks skipped), many (one pass), ties, flat and short series, a partial last block."""
+    monkeypatch.setattr(stats, "_RECORD_BLOCK", 8)
+    rng = np.random.default_rng(11)
+    series = [
+        np.full(40, 1.0),
+        np.array([3.0]),
+        np.array([2.0, 2.0, 1.0]),
+        np.arange(100.0),
+        -np.arange(100.0),
+    ]
+    for n in (9, 17, 64, 100, 301):
+        series.append(np.round(5.0 / (1.0 + np.arange(n) / 10.0) + rng.normal(0.0, 0.3, n), 1))
+        series.append(np.round(rng.normal(0.0, 1.0, n), 1))
+    for values in series:
+        values = values if goal == "min" else -values
+        expected = [i for i in range(1, values.shape[0]) if _beats(values[i], values[:i], goal)]
+        assert stats._records(values, goal).tolist() == expected, values.tolist()
+        assert stats._records_in_one_pass(values, goal).tolist() == expected
+
+
+def _beats(value: float, before: np.ndarray, goal: str) -> bool:
+    return bool(value < before.min()) if goal == "min" else bool(value > before.max())
+
+
+@pytest.mark.parametrize("few", [0, 1024])
+def test_plateau_gains_one_at_a_time_or_in_blocks_match_the_definition(
+    few: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(stats, "_FEW_CANDIDATES", few)
+    rng = np.random.default_rng(few)
+    for n in (1, 2, 5, 40, 700):
+        loss = np.round(5.0 / (1.0 + np.arange(n) / 50.0) + rng.normal(0.0, 0.05, n), 3)
+        for tol in (0.0, 0.01, -0.5):
+            for goal, values in (("min", loss), ("max", -loss)):
+                expected = _plateau_reference(values.tolist(), goal, tol)
+                assert stats.plateau_index(values, goal, tol, min_points=0) == expected
