@@ -505,7 +505,7 @@ def _binned(
     if scaled.shape[0] and max(abs(float(scaled[0])), abs(float(scaled[-1]))) >= _MAX_ID:
         return None
     ids = scaled.astype(np.int64)
-    starts = _group_starts(ids)
+    starts = group_starts(ids)
     lo = _first_extreme(ys, starts, np.minimum)
     hi = _first_extreme(ys, starts, np.maximum)
     return Bins(
@@ -521,11 +521,11 @@ def _first_extreme(ys: FloatArray, starts: npt.NDArray[np.intp], reduce: np.ufun
     extreme = reduce.reduceat(ys, starts)
     hits = np.flatnonzero(ys == extreme.repeat(counts))
     group = np.searchsorted(starts, hits, side="right")
-    picked: npt.NDArray[np.intp] = hits[_group_starts(group)]
+    picked: npt.NDArray[np.intp] = hits[group_starts(group)]
     return picked
 
 
-def _group_starts(ids: npt.NDArray[Any]) -> npt.NDArray[np.intp]:
+def group_starts(ids: npt.NDArray[Any]) -> npt.NDArray[np.intp]:
     """Where each run of equal values begins (np.diff with prepend costs 20 us more)."""
     change = np.empty(ids.shape[0], dtype=bool)
     change[:1] = True
@@ -537,7 +537,7 @@ def _coarser(b: Bins, k: int) -> Optional[Bins]:
     """`b` with bins 2**k wide (k > b.k): each new bin is the union of old ones, which keeps the
     first of equal extremes (the earlier bin's)."""
     ids = b.ids >> (k - b.k)  # floor division by a power of two, also for negative numbers
-    starts = _group_starts(ids)
+    starts = group_starts(ids)
     lo = _first_extreme(b.lo_y, starts, np.minimum)
     hi = _first_extreme(b.hi_y, starts, np.maximum)
     return Bins(k, ids[starts], b.lo_x[lo], b.lo_y[lo], b.hi_x[hi], b.hi_y[hi], b.first, b.last, b.covered)

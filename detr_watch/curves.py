@@ -66,8 +66,12 @@ def per_epoch(series: SeriesData) -> bool:
     whole epochs only (an evaluation after each epoch). Such values are averages already."""
     if series.axis == "epoch":
         return True
-    e = series.epochs
-    return bool(e.shape[0]) and bool(np.all(np.isfinite(e))) and bool(np.all(e == np.round(e)))
+    return bool(series.epochs.shape[0]) and whole_epochs(series.epochs)
+
+
+def whole_epochs(epochs: FloatArray) -> bool:
+    """Whether every epoch is known and whole (true of none)."""
+    return bool(np.all(np.isfinite(epochs))) and bool(np.all(epochs == np.round(epochs)))
 
 
 def first_time(series: Sequence[SeriesData]) -> float:

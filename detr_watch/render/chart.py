@@ -13,7 +13,6 @@ import math
 import re
 from typing import NamedTuple, Optional, Sequence
 
-import numpy as np
 from rich.color import Color as RichColor
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.segment import Segment
@@ -184,15 +183,11 @@ def _per_epoch(series: SeriesData) -> bool:
         return True
     arrays, key = series_key(series)
 
-    def whole(a: int) -> bool:
-        e = series.epochs[a:]
-        return bool(np.all(np.isfinite(e))) and bool(np.all(e == np.round(e)))
-
     def more(a: int, ok: bool) -> bool:
-        return ok and whole(a)
+        return ok and curves.whole_epochs(series.epochs[a:])
 
     n = len(series)
-    return n > 0 and grow(("per_epoch", series.name, key[1]), arrays, key[1], n, lambda: whole(0), more)
+    return n > 0 and grow(("per_epoch", series.name, key[1]), arrays, key[1], n, lambda: more(0, True), more)
 
 
 def first_time(snapshot: Snapshot) -> float:

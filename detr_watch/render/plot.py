@@ -29,7 +29,7 @@ import numpy.typing as npt
 import plotext as plt
 from plotext import _utility as ut
 
-from detr_watch.analysis import FloatArray, decimate_minmax
+from detr_watch.analysis import FloatArray, decimate_minmax, group_starts
 from detr_watch.errors import DetrWatchError
 from detr_watch.text import clean
 
@@ -222,17 +222,34 @@ def line_pixels(px: npt.NDArray[np.int64], py: npt.NDArray[np.int64]) -> npt.NDA
     unique): each segment is the first `a - 1` of `a = max(|dx|, |dy|) + 1` points of `linspace`,
     truncated, and the line's last point ends it."""
     dx, dy = px[1:] - px[:-1], py[1:] - py[:-1]  # np.diff's own overhead is 10 us a call
-    k = np.maximum(np.abs(dx), np.abs(dy))  # points each segment contributes: a - 1
-    seg = np.arange(k.shape[0]).repeat(k)
-    i = (np.arange(seg.shape[0]) - (np.cumsum(k) - k).repeat(k)).astype(np.float64)
+    xs, ys, _ = _joins(px, py, dx, dy, np.maximum(np.abs(dx), np.abs(dy)))
+    return _first_of_each(np.concatenate([xs * 2**32 + ys, px[-1:] * 2**32 + py[-1:]]))
+
+
+def _joins(
+    px: npt.NDArray[np.int64],
+    py: npt.NDArray[np.int64],
+    dx: npt.NDArray[np.int64],
+    dy: npt.NDArray[np.int64],
+    k: npt.NDArray[np.int64],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.intp]]:
+    """The pixels from each point to the next but the next itself: `k[j]` of them from point j
+    (`max(|dx|, |dy|)`, or 0 for no line), as plotext's `linspace` and `int()` place them; and the
+    point each pixel starts from."""
+    src = np.arange(k.shape[0]).repeat(k)
+    i = (np.arange(src.shape[0]) - (np.cumsum(k) - k).repeat(k)).astype(np.float64)
     div = np.maximum(k, 1).astype(np.float64)
     sx = np.where(k > 0, dx / div, 0.0)
     sy = np.where(k > 0, dy / div, 0.0)
-    xs = np.trunc(px[:-1][seg] + i * sx[seg]).astype(np.int64)
-    ys = np.trunc(py[:-1][seg] + i * sy[seg]).astype(np.int64)
-    codes = np.concatenate([xs * 2**32 + ys, px[-1:] * 2**32 + py[-1:]])
+    xs = np.trunc(px[:-1][src] + i * sx[src]).astype(np.int64)
+    ys = np.trunc(py[:-1][src] + i * sy[src]).astype(np.int64)
+    return xs, ys, src
+
+
+def _first_of_each(codes: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """`codes` sorted and unique: np.unique's result without np.unique (its first call imports
+    numpy.ma: 16 ms)."""
     codes.sort()
-    # np.unique's result without np.unique (its first call imports numpy.ma: 16 ms)
     first = np.ones(codes.shape[0], dtype=bool)
     first[1:] = codes[1:] != codes[:-1]
     return codes[first]
@@ -253,22 +270,12 @@ def lines_pixels(
     dx, dy = px[1:] - px[:-1], py[1:] - py[:-1]
     k = np.maximum(np.abs(dx), np.abs(dy))
     k[ends[:-1]] = 0  # from the last point of a segment to the first of the next: no line
-    src = np.arange(k.shape[0]).repeat(k)
-    i = (np.arange(src.shape[0]) - (np.cumsum(k) - k).repeat(k)).astype(np.float64)
-    div = np.maximum(k, 1).astype(np.float64)
-    sx = np.where(k > 0, dx / div, 0.0)
-    sy = np.where(k > 0, dy / div, 0.0)
-    xs = np.trunc(px[:-1][src] + i * sx[src]).astype(np.int64)
-    ys = np.trunc(py[:-1][src] + i * sy[src]).astype(np.int64)
+    xs, ys, src = _joins(px, py, dx, dy, k)
     xs = np.concatenate([xs, px[ends]])
     ys = np.concatenate([ys, py[ends]])
     seg = np.concatenate([np.searchsorted(starts, src, side="right"), np.arange(1, starts.shape[0] + 1)])
-    # sort by segment, then as line_pixels does (x, then y); pixels sit well inside +-2**24
-    codes = (seg << 50) | ((xs + _OFF) << 25) | (ys + _OFF)
-    codes.sort()
-    first = np.ones(codes.shape[0], dtype=bool)
-    first[1:] = codes[1:] != codes[:-1]
-    codes = codes[first]
+    # sorted by segment, then as line_pixels sorts (x, then y); pixels sit well inside +-2**24
+    codes = _first_of_each((seg << 50) | ((xs + _OFF) << 25) | (ys + _OFF))
     cuts = np.searchsorted(codes, np.arange(1, starts.shape[0] + 1) << 50)
     x = ((codes >> 25) & _MASK) - _OFF
     y = (codes & _MASK) - _OFF
@@ -511,9 +518,7 @@ def _cells(
     cell = (px // fx) * 2**32 + py // fy
     order = np.argsort(cell, kind="stable")
     cell, bit = cell[order], bit[order]
-    first = np.ones(cell.shape[0], dtype=bool)
-    first[1:] = cell[1:] != cell[:-1]
-    start = np.flatnonzero(first)
+    start = group_starts(cell)
     masks = np.bitwise_or.reduceat(bit, start).tolist() if start.shape[0] else []
     cells = cell[start]
     chars = []
