@@ -4,7 +4,7 @@ numpy only. Inputs are 1-D float arrays (steps and values) of one stitched histo
 `analysis.stitch`); nothing is modified.
 
 NaN/Inf policy: a point is used only when both its step and its value are finite; non-finite points
-are dropped before any statistic (callers count them with `analysis.count_nonfinite`). A statistic
+are dropped before any statistic (the summary reports how many: `nonfinite`). A statistic
 that cannot be computed (too few points, zero variance, a zero reference) is NaN or None, never an
 exception.
 
