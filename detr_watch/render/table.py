@@ -484,18 +484,20 @@ class MultiTable(_Lines):
         shown = _fitting(self.names, height)
         window = self.view.trend_window
         labels = [shorten(clean(log.label, 40), 12, ascii_only) for log in self.board]
+        per_log: list[dict[str, Row]] = []
+        for log in self.board:  # each log's rows, as a table of that log alone keeps them
+            have = [n for n in shown if len(log.snapshot.series.get(n, ())) > 0]
+            per_log.append(dict(zip(have, rows(log.snapshot, have, window))))
         cells: list[tuple[Cell, ...]] = []
         for name in shown:
             row_cells: list[Cell] = []
             best: Optional[tuple[float, str, float]] = None
             mode = goal(name)
-            for log, label in zip(self.board, labels):
-                snap = log.snapshot
-                s = snap.series.get(name)
-                if s is None or len(s) == 0:
+            for log_rows, label in zip(per_log, labels):
+                r = log_rows.get(name)
+                if r is None:
                     row_cells.append(("-", "dim"))
                     continue
-                r = memo(snap, ("row", name, window), functools.partial(cached_row, s, snap, window))
                 arrow = arrows[r.direction] if r.trend else " "
                 row_cells.append((f"{r.last} {arrow}", "" if r.last_finite else "bold red"))
                 b = r.best_value  # the best over the history, as `row` found it
