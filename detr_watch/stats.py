@@ -31,7 +31,7 @@ from __future__ import annotations
 import bisect
 import functools
 import math
-from typing import NamedTuple, Optional
+from typing import NamedTuple, Optional, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -312,6 +312,55 @@ def trailing_median(values: npt.ArrayLike, window: int) -> FloatArray:
     return out
 
 
+def _trailing_medians(arrays: list[FloatArray], window: int) -> list[FloatArray]:
+    """`trailing_median(a, window)` of each array, the same floats, short arrays taken together.
+
+    The full windows of arrays shorter than `_BATCH_POINTS` go through one `_odd_window_medians`
+    call on their concatenation, up to about `_BATCH_POINTS` values at a time: its medians are
+    exact order statistics, so a window does not care which group of four it falls in, and the
+    windows that span two arrays are computed and dropped. 103 series of 20k points: 24 ms
+    instead of 45 ms (a call per array pays its setup and its last windows through np.median).
+    """
+    if not (window % 2 and _NETWORK_MIN_WINDOW <= window <= _NETWORK_MAX_WINDOW):
+        return [trailing_median(a, window) for a in arrays]
+    outs: list[FloatArray] = []
+    batch: list[int] = []
+    size = 0
+    for i, a in enumerate(arrays):
+        n = a.shape[0]
+        out = np.empty(n)
+        outs.append(out)
+        _prefix_medians(a[: min(window - 1, n)], out)
+        if n < window:
+            continue
+        if n >= _BATCH_POINTS:
+            _odd_window_medians(a, window, out[window - 1 :])
+            continue
+        batch.append(i)
+        size += n
+        if size >= _BATCH_POINTS:
+            _batch_medians([arrays[j] for j in batch], [outs[j] for j in batch], window)
+            batch, size = [], 0
+    if batch:
+        _batch_medians([arrays[j] for j in batch], [outs[j] for j in batch], window)
+    return outs
+
+
+def _batch_medians(arrays: list[FloatArray], outs: list[FloatArray], window: int) -> None:
+    """out[window - 1 :] of each array's trailing median, from one pass over the arrays joined."""
+    if len(arrays) == 1:
+        _odd_window_medians(arrays[0], window, outs[0][window - 1 :])
+        return
+    joined = np.concatenate(arrays)
+    medians = np.empty(joined.shape[0] - window + 1)
+    _odd_window_medians(joined, window, medians)
+    start = 0
+    for a, out in zip(arrays, outs):
+        n = a.shape[0]
+        out[window - 1 :] = medians[start : start + n - window + 1]
+        start += n
+
+
 def _prefix_medians(ys: FloatArray, out: FloatArray) -> None:
     """out[i] = np.median(ys[: i + 1]) for each i (a short prefix), the values kept sorted as they come."""
     seen: list[float] = []
@@ -327,6 +376,8 @@ def _prefix_medians(ys: FloatArray, out: FloatArray) -> None:
 # Odd windows from 7 up to this size go through the selection network; others through np.median.
 _NETWORK_MIN_WINDOW = 7
 _NETWORK_MAX_WINDOW = 31
+# Arrays shorter than this have their trailing medians taken together, about this many values at a time.
+_BATCH_POINTS = 1 << 17
 # Elements per array in a chunked pass: 64 KB temporaries (178k points, window 11: 2.4 ms; 128 KB: 3.1 ms).
 _CHUNK = 8192
 
@@ -505,9 +556,14 @@ def _spike_indices(ys: FloatArray, goal: str, window: int, k: float, min_history
     first = min_history - 1
     if ys.shape[0] <= first:
         return np.empty(0, dtype=np.int64)
+    return _spikes_from_medians(ys, trailing_median(ys, window), goal, k, first)
+
+
+def _spikes_from_medians(ys: FloatArray, resid: FloatArray, goal: str, k: float, first: int) -> IntArray:
+    """`_spike_indices` given the trailing medians of ys (more than `first` values); `resid` is reused
+    for the residuals."""
     # residual = how much worse than the trailing median; for "max" median - value, which is
     # exactly what the negated series gives (a median of negated values is the negated median)
-    resid = trailing_median(ys, window)
     if goal == "min":
         np.subtract(ys, resid, out=resid)
     else:
@@ -555,7 +611,37 @@ def history_stats(steps: npt.ArrayLike, values: npt.ArrayLike, goal: Optional[st
     The same numbers as those functions with their default settings, with the finite points
     picked once instead of once per statistic.
     """
-    xs, ys = finite_points(steps, values)
+    return many_history_stats([(steps, values, goal)])[0]
+
+
+def many_history_stats(
+    histories: Sequence[tuple[npt.ArrayLike, npt.ArrayLike, Optional[str]]],
+) -> list[HistoryStats]:
+    """`history_stats(steps, values, goal)` of each history, the same numbers.
+
+    The trailing medians of the spike test are taken for all the histories together
+    (`_trailing_medians`), which is cheaper than one at a time when there are many short ones.
+    """
+    points = [finite_points(steps, values) for steps, values, _ in histories]
+    first = SPIKE_MIN_HISTORY - 1
+    tested = [
+        i
+        for i, ((_, ys), (_, _, g)) in enumerate(zip(points, histories))
+        if g is not None and ys.shape[0] > first
+    ]
+    medians: dict[int, FloatArray] = dict(
+        zip(tested, _trailing_medians([points[i][1] for i in tested], SPIKE_WINDOW))
+    )
+    return [
+        _history_stats(xs, ys, h[2], medians.get(i)) for i, ((xs, ys), h) in enumerate(zip(points, histories))
+    ]
+
+
+def _history_stats(
+    xs: FloatArray, ys: FloatArray, goal: Optional[str], medians: Optional[FloatArray]
+) -> HistoryStats:
+    """`history_stats` of finite points, given the trailing medians of ys when it has more than
+    SPIKE_MIN_HISTORY - 1 values and a goal (they become the residuals)."""
     n = int(xs.shape[0])
     k = max(TREND_MIN_POINTS, math.ceil(TREND_FRACTION * n))
     trend = linear_fit(xs[-k:], ys[-k:])
@@ -564,7 +650,11 @@ def history_stats(steps: npt.ArrayLike, values: npt.ArrayLike, goal: Optional[st
     _check_goal(goal)
     i = int(np.argmin(ys) if goal == "min" else np.argmax(ys))
     plateau = _plateau_index(ys, goal, PLATEAU_TOL, PLATEAU_MIN_POINTS)
-    spikes: FloatArray = xs[_spike_indices(ys, goal, SPIKE_WINDOW, SPIKE_K, SPIKE_MIN_HISTORY)]
+    if medians is None:
+        at: IntArray = np.empty(0, dtype=np.int64)
+    else:
+        at = _spikes_from_medians(ys, medians, goal, SPIKE_K, SPIKE_MIN_HISTORY - 1)
+    spikes: FloatArray = xs[at]
     return HistoryStats(
         points=n,
         trend=trend,

@@ -92,7 +92,11 @@ def history_stats(s: SeriesData, starts: Optional[dict[int, float]] = None) -> d
     """The statistics added to each series: best, improvement, trend, plateau, spikes, non-finite."""
     steps, values = history(s, starts)
     g = goal(s.name)
-    h = stats.history_stats(steps, values, g)
+    return _history_entry(s, g, stats.history_stats(steps, values, g))
+
+
+def _history_entry(s: SeriesData, g: Optional[str], h: stats.HistoryStats) -> dict[str, Any]:
+    """`history_stats` of s from the statistics of its history (g its goal)."""
     finite = np.isfinite(s.values)
     first_bad = None if finite.all() else int(np.argmin(finite))  # argmin: the first False
     out: dict[str, Any] = {
@@ -371,9 +375,18 @@ def aux_layers(h: _Histories, names: list[str]) -> dict[str, Any]:
     return out
 
 
-def analysis(snapshot: Snapshot) -> dict[str, Any]:
-    """The `analysis` object of `summary --json`: relations across series."""
-    h = _Histories(snapshot)
+def _all_history_stats(h: _Histories, names: list[str]) -> dict[str, dict[str, Any]]:
+    """`history_stats` of each named series, from the histories `h` keeps (`analysis` uses them
+    again), all computed together by `stats.many_history_stats`."""
+    goals = [goal(name) for name in names]
+    computed = stats.many_history_stats([(*h.arrays(name), g) for name, g in zip(names, goals)])
+    return {name: _history_entry(h.series[name], g, c) for name, g, c in zip(names, goals, computed)}
+
+
+def analysis(snapshot: Snapshot, histories: Optional[_Histories] = None) -> dict[str, Any]:
+    """The `analysis` object of `summary --json`: relations across series (from `histories` of this
+    snapshot when given)."""
+    h = _Histories(snapshot) if histories is None else histories
     names = sorted(snapshot.series)
     return {
         "settings": {
@@ -395,6 +408,8 @@ def analysis(snapshot: Snapshot) -> dict[str, Any]:
 
 def summarize(snapshot: Snapshot, path: str, fmt: str) -> dict[str, Any]:
     """The `summary --json` object (schema in the README)."""
+    h = _Histories(snapshot)
+    added = _all_history_stats(h, sorted(snapshot.series))
     return {
         "path": path,
         "format": fmt,
@@ -405,8 +420,8 @@ def summarize(snapshot: Snapshot, path: str, fmt: str) -> dict[str, Any]:
             for r in snapshot.runs
         ],
         "series": {
-            name: {**series_stats(s), **history_stats(s, run_starts(snapshot, s.axis)), "axis": s.axis}
+            name: {**series_stats(s), **added[name], "axis": s.axis}
             for name, s in sorted(snapshot.series.items())
         },
-        "analysis": analysis(snapshot),
+        "analysis": analysis(snapshot, h),
     }

@@ -422,3 +422,44 @@ def test_plateau_gains_one_at_a_time_or_in_blocks_match_the_definition(
             for goal, values in (("min", loss), ("max", -loss)):
                 expected = _plateau_reference(values.tolist(), goal, tol)
                 assert stats.plateau_index(values, goal, tol, min_points=0) == expected
+
+
+@pytest.mark.parametrize("window", [11, 7, 31, 10, 3])
+def test_trailing_medians_of_many_arrays_equal_one_at_a_time(
+    window: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Arrays joined in batches of a few dozen values, one array alone in a batch, arrays long
+    enough to go alone, arrays shorter than the window, NaN/Inf, ties; windows off the network too."""
+    monkeypatch.setattr(stats, "_BATCH_POINTS", 40)
+    rng = np.random.default_rng(window)
+    lengths = [1, window - 1, window, window + 1, 13, 14, 15, 16, 17, 39, 40, 41, 97, 5, 3, 60, 2, 22]
+    arrays = [np.empty(0), *(_random_series(rng, n) for n in lengths)]
+    got = stats._trailing_medians(arrays, window)
+    assert len(got) == len(arrays)
+    for a, out in zip(arrays, got):
+        expected = [np.median(a[max(0, i - window + 1) : i + 1]) for i in range(a.shape[0])]
+        assert np.array_equal(out, expected, equal_nan=True), (window, a.tolist())
+
+
+def test_many_history_stats_equal_the_separate_statistics(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(stats, "_BATCH_POINTS", 64)
+    rng = np.random.default_rng(3)
+    histories: list[tuple[np.ndarray, np.ndarray, str | None]] = []
+    for i, n in enumerate([0, 1, 2, 3, 12, 30, 31, 80, 200, 7, 45]):
+        steps = np.arange(float(n)) * 2.0
+        values = 3.0 / (1.0 + steps / 10.0) + rng.normal(0.0, 0.05, n)
+        values[rng.integers(0, max(n, 1), n // 15)] += 2.0  # spikes
+        if n > 5:
+            values[n // 2] = NAN
+        histories.append((steps, -values if i % 3 == 1 else values, (None, "max", "min")[i % 3]))
+    got = stats.many_history_stats(histories)
+    for (steps, values, goal), h in zip(histories, got):
+        assert h.trend == stats.recent_trend(steps, values)
+        if goal is None or h.points == 0:
+            assert h.spike_steps is None
+            continue
+        assert h.improvement == stats.relative_improvement(steps, values, goal) or math.isnan(h.improvement)
+        assert h.plateau_start == stats.plateau_start(steps, values, goal) or math.isnan(h.plateau_start)
+        assert h.spike_steps is not None
+        assert h.spike_steps.tolist() == stats.spike_steps(steps, values, goal).tolist()
+    assert sum(h.spike_steps.shape[0] for h in got if h.spike_steps is not None) > 5

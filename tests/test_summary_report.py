@@ -15,7 +15,7 @@ from detr_watch.cli import run
 from detr_watch.jsonout import dumps
 from detr_watch.records import Record
 from detr_watch.store import SeriesStore, Snapshot
-from detr_watch.summary import summarize
+from detr_watch.summary import history_stats, run_starts, series_stats, summarize
 
 NAN = float("nan")
 
@@ -271,6 +271,17 @@ def test_report_fits_the_console_and_drops_columns_when_narrow(width: int) -> No
     # names are never folded while dropping an optional column can make room for them
     rows = [line.split()[0] for line in text.splitlines() if line.startswith(("train_", "test_"))]
     assert "test_coco_eval_bbox/AP" in rows and "train_loss_bbox_unscaled" in rows
+
+
+@pytest.mark.parametrize("name", REAL_LOGS)
+def test_series_statistics_computed_together_equal_one_series_at_a_time(name: str) -> None:
+    """`summarize` takes every series' history statistics at once; `history_stats` one series."""
+    _, store = load_real_log(name)
+    snap = store.snapshot()
+    data = summarize(snap, name, "")
+    for key, s in sorted(snap.series.items()):
+        alone = {**series_stats(s), **history_stats(s, run_starts(snap, s.axis)), "axis": s.axis}
+        assert dumps(data["series"][key]) == dumps(alone), key
 
 
 @pytest.mark.parametrize("name", REAL_LOGS)
