@@ -196,12 +196,20 @@ def _add(arrays: list[FloatArray]) -> FloatArray:
 
 
 def _union(arrays: list[FloatArray]) -> FloatArray:
-    """np.unique of all the arrays together (each ascends); one of them when all hold the same steps."""
+    """np.unique of all the arrays together (each ascends, none holds NaN); one of them when all hold
+    the same steps."""
     first = arrays[0]
     if all(a.shape == first.shape and np.array_equal(a, first) for a in arrays[1:]):
         if first.shape[0] < 2 or np.all(first[1:] > first[:-1]):
             return first
-    return np.unique(np.concatenate(arrays))
+    # np.unique's steps without its call: its first call imports numpy.ma (17 ms)
+    joined = np.concatenate(arrays)
+    joined.sort()
+    keep = np.empty(joined.shape[0], dtype=bool)
+    keep[:1] = True
+    np.not_equal(joined[1:], joined[:-1], out=keep[1:])
+    out: FloatArray = joined[keep]
+    return out
 
 
 def component_shares(h: _Histories, names: list[str]) -> dict[str, Any]:

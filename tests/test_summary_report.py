@@ -8,6 +8,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from conftest import REAL_LOGS, SHARED_LOGS, load_real_log
 
@@ -15,7 +16,7 @@ from detr_watch.cli import run
 from detr_watch.jsonout import dumps
 from detr_watch.records import Record
 from detr_watch.store import SeriesStore, Snapshot
-from detr_watch.summary import history_stats, run_starts, series_stats, summarize
+from detr_watch.summary import _union, history_stats, run_starts, series_stats, summarize
 
 NAN = float("nan")
 
@@ -271,6 +272,40 @@ def test_report_fits_the_console_and_drops_columns_when_narrow(width: int) -> No
     # names are never folded while dropping an optional column can make room for them
     rows = [line.split()[0] for line in text.splitlines() if line.startswith(("train_", "test_"))]
     assert "test_coco_eval_bbox/AP" in rows and "train_loss_bbox_unscaled" in rows
+
+
+def test_union_of_steps_is_np_unique() -> None:
+    """The steps of a share: every step any of its series has, once, ascending."""
+    rng = np.random.default_rng(5)
+    for sizes in ((3, 5), (1, 0, 4), (40, 40, 7), (200, 150, 180, 1)):
+        arrays = [np.unique(rng.integers(0, 60, n).astype(np.float64)) for n in sizes]
+        assert _union(arrays).tolist() == np.unique(np.concatenate(arrays)).tolist(), sizes
+    same = np.array([1.0, 2.0, 5.0])
+    assert _union([same, same.copy()]) is same
+
+
+def test_summary_does_not_import_numpy_ma(tmp_path: Path) -> None:
+    """np.median and np.unique import numpy.ma on their first call (17 ms of a `summary --json`):
+    series long enough for the spike test's last windows, components logged at different steps."""
+    import subprocess
+    import sys
+
+    rows = [
+        {"train_loss_ce": 1.0 + i % 7, "train_loss_bbox": 0.5 + i % 3, "train_loss": 3.0} for i in range(30)
+    ]
+    for i, row in enumerate(rows):
+        if i % 5 == 0:
+            del row["train_loss_bbox"]
+    path = tmp_path / "log.txt"
+    path.write_text("".join(json.dumps({**row, "epoch": i}) + "\n" for i, row in enumerate(rows)))
+    code = (
+        "import sys, io\n"
+        "from detr_watch.cli import run\n"
+        f"rc = run(['summary', '--json', {str(path)!r}], io.StringIO(), sys.stderr)\n"
+        "print(rc, 'numpy.ma' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["0", "False"]
 
 
 @pytest.mark.parametrize("name", REAL_LOGS)
