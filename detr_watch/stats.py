@@ -737,8 +737,14 @@ def ranks(values: npt.ArrayLike) -> FloatArray:
     return out
 
 
-def spearman(a: npt.ArrayLike, b: npt.ArrayLike) -> float:
-    """Spearman's rho over the pairs where both are finite: Pearson's r of their ranks."""
+def spearman(a: npt.ArrayLike, b: npt.ArrayLike, b_ranks: Optional[FloatArray] = None) -> float:
+    """Spearman's rho over the pairs where both are finite: Pearson's r of their ranks.
+
+    `b_ranks` is `ranks(b)` when the caller has it, for a and b finite (one b against several a).
+    """
+    if b_ranks is not None:
+        xs = _as_float(a)
+        return _NAN if xs.shape[0] < MIN_CORRELATION_POINTS else pearson(ranks(xs), b_ranks)
     xs, ys = finite_points(a, b)
     if xs.shape[0] < MIN_CORRELATION_POINTS:
         return _NAN

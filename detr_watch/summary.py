@@ -199,12 +199,13 @@ def _union(arrays: list[FloatArray]) -> FloatArray:
     """np.unique of all the arrays together (each ascends, none holds NaN); one of them when all hold
     the same steps."""
     first = arrays[0]
-    if all(a.shape == first.shape and np.array_equal(a, first) for a in arrays[1:]):
-        if first.shape[0] < 2 or np.all(first[1:] > first[:-1]):
-            return first
-    # np.unique's steps without its call: its first call imports numpy.ma (17 ms)
-    joined = np.concatenate(arrays)
-    joined.sort()
+    others = [a for a in arrays[1:] if not (a.shape == first.shape and np.array_equal(a, first))]
+    if not others and (first.shape[0] < 2 or np.all(first[1:] > first[:-1])):
+        return first
+    # np.unique's steps without its call (its first call imports numpy.ma: 17 ms), over the distinct
+    # arrays; the stable sort merges the ascending runs (19 series of 20k steps: 0.6 ms, not 8.8)
+    joined = np.concatenate([first, *others])
+    joined.sort(kind="stable")
     keep = np.empty(joined.shape[0], dtype=bool)
     keep[:1] = True
     np.not_equal(joined[1:], joined[:-1], out=keep[1:])
@@ -293,15 +294,18 @@ def correlations(h: _Histories, names: list[str]) -> dict[str, Any]:
     out: dict[str, Any] = {"ap": ap, "losses": {}}
     if ap is None:
         return out
+    ranked = (np.empty(0), np.empty(0))  # AP's ranks at the steps of the last loss (most share them)
     for name in _main_names(names):
         info = parse_name(name)
         if goal(name) != "min" or info.role not in CORRELATED_ROLES or h.axis(name) != h.axis(ap):
             continue
-        _, a, b = stats.match_steps(*h.arrays(name), *h.arrays(ap))
+        xs, a, b = stats.match_steps(*h.arrays(name), *h.arrays(ap))
+        if not (xs.shape == ranked[0].shape and np.array_equal(xs, ranked[0])):
+            ranked = (xs, stats.ranks(b))
         out["losses"][name] = {
             "points": int(a.shape[0]),
             "pearson": _num(stats.pearson(a, b)),
-            "spearman": _num(stats.spearman(a, b)),
+            "spearman": _num(stats.spearman(a, b, ranked[1])),
         }
     return out
 

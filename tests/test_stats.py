@@ -150,6 +150,14 @@ def test_pearson_and_spearman_by_hand() -> None:
     assert rho == pytest.approx(4.5 / math.sqrt(22.5), rel=1e-12)
 
 
+def test_spearman_with_the_ranks_of_b_given() -> None:
+    rng = np.random.default_rng(2)
+    for n in (2, 3, 10, 500):
+        a, b = np.round(rng.random(n), 1), np.round(rng.random(n), 1)
+        got = stats.spearman(a, b, stats.ranks(b))
+        assert got == stats.spearman(a, b) or (math.isnan(got) and math.isnan(stats.spearman(a, b))), n
+
+
 def test_correlation_needs_three_finite_pairs_and_variance() -> None:
     assert math.isnan(stats.pearson([1.0, 2.0, NAN], [1.0, 2.0, 3.0]))
     assert math.isnan(stats.pearson([1.0, 2.0, 3.0], [5.0, 5.0, 5.0]))

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from conftest import REAL_LOGS, SHARED_LOGS, load_real_log
 
+from detr_watch import stats
 from detr_watch.cli import run
 from detr_watch.jsonout import dumps
 from detr_watch.records import Record
@@ -167,6 +168,33 @@ def test_correlation_with_ap_by_hand() -> None:
     assert bbox["pearson"] is None and bbox["spearman"] is None
     assert "train_loss_ce_0" not in corr["losses"]  # auxiliary copies are left out
     assert "train_loss_ce_unscaled" not in corr["losses"]  # so are unscaled twins
+
+
+def test_correlations_rank_ap_again_when_the_steps_change() -> None:
+    """AP's ranks are kept from one loss to the next only while the matched steps are the same."""
+    rng = np.random.default_rng(11)
+    n = 60
+    ap = np.round(rng.random(n), 2)
+    a, b, c = (np.round(rng.random(n), 2) for _ in range(3))
+    b[::4] = NAN  # train_loss_bbox meets AP at other steps than ce and giou
+    rows = [
+        {
+            "train_loss_ce": a[i],
+            "train_loss_bbox": b[i],
+            "train_loss_giou": c[i],
+            "test_coco_eval_bbox/AP": ap[i],
+        }
+        for i in range(n)
+    ]
+    losses = summarize(snapshot(rows), "log.txt", "detr-json")["analysis"]["correlations"]["losses"]
+    ok = ~np.isnan(b)
+    assert losses["train_loss_bbox"]["points"] == int(ok.sum())
+    for name, values, keep in (
+        ("train_loss_ce", a, ~np.isnan(a)),
+        ("train_loss_bbox", b, ok),
+        ("train_loss_giou", c, ~np.isnan(c)),
+    ):
+        assert losses[name]["spearman"] == stats.spearman(values[keep], ap[keep]), name
 
 
 def test_train_test_gap_by_hand() -> None:
