@@ -522,11 +522,15 @@ def robust_sd(residuals: npt.ArrayLike) -> float:
     r = _as_float(residuals)
     if r.shape[0] == 0 or np.isnan(r).any():
         return _NAN
-    buf = r.copy()
-    center = _median_in_place(buf)
-    if not math.isfinite(center):
-        return _NAN
-    dev = np.subtract(r, center, out=buf)
+    center = _median_if_zero(r)
+    if center is None:
+        buf = r.copy()
+        center = _median_in_place(buf)
+        if not math.isfinite(center):
+            return _NAN
+        dev = np.subtract(r, center, out=buf)
+    else:
+        dev = np.subtract(r, center)
     np.abs(dev, out=dev)
     mad = _median_in_place(dev)
     if mad > 0.0:
@@ -535,6 +539,24 @@ def robust_sd(residuals: npt.ArrayLike) -> float:
     np.subtract(r, center, out=dev)
     np.abs(dev, out=dev)
     return _MEANAD_TO_SD * float(dev.mean())
+
+
+def _median_if_zero(a: FloatArray) -> Optional[float]:
+    """The median of `a` (non-empty, no NaN) when it is 0, from two counts; None when it is not.
+
+    The spike test's residuals are 0 wherever a point is the median of its own window (one in
+    eleven, more with ties), so their median often is 0: then counting the values below 0 and at 0
+    replaces a partition (178k residuals: 0.1 ms instead of 1.3 ms). The 0 returned is +0.0 where a
+    partition may have left -0.0; a deviation from either is the same after its absolute value.
+    """
+    n = a.shape[0]
+    half = n // 2
+    below = int(np.count_nonzero(a < 0.0))
+    if below > (half if n % 2 else half - 1):
+        return None
+    if below + int(np.count_nonzero(a == 0.0)) <= half:
+        return None
+    return 0.0
 
 
 def spike_indices(

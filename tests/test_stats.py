@@ -268,6 +268,33 @@ def test_median_is_np_median() -> None:
     assert sorted(values.tolist()) == [0.0, 1.0, 2.0, 3.0] and values.tolist() != [3.0, 1.0, 2.0, 0.0]
 
 
+def test_median_if_zero_is_np_median_when_both_middle_values_are_zero() -> None:
+    """Every array of 1 to 6 values from -1, -0, 0, 1: a number exactly when the middle value (both
+    middle values for an even length) is 0, and then np.median's value."""
+    import itertools
+
+    for n in range(1, 7):
+        for values in itertools.product((-1.0, -0.0, 0.0, 1.0), repeat=n):
+            middle = sorted(values)[(n - 1) // 2 : n // 2 + 1]
+            got = stats._median_if_zero(np.array(values))
+            if all(v == 0.0 for v in middle):
+                assert got == np.median(values) == 0.0, values
+            else:
+                assert got is None, values
+
+
+@pytest.mark.parametrize("zeros", [0.0, 0.09, 0.4])
+def test_robust_sd_equals_the_definition_with_and_without_a_zero_median(zeros: float) -> None:
+    rng = np.random.default_rng(int(zeros * 100))
+    for n in (1, 2, 3, 10, 11, 500, 501, 20000):
+        r = np.round(rng.normal(0.0, 1.0, n), 2) + rng.choice([0.0, 0.3], n)
+        r[rng.random(n) < zeros] = 0.0
+        center = np.median(r)
+        mad = np.median(np.abs(r - center))
+        expected = 1.4826 * mad if mad > 0 else math.sqrt(math.pi / 2) * float(np.abs(r - center).mean())
+        assert stats.robust_sd(r) == expected, (n, zeros)
+
+
 def test_robust_sd_nonfinite() -> None:
     assert math.isnan(stats.robust_sd([]))
     assert math.isnan(stats.robust_sd([1.0, NAN, 2.0]))
