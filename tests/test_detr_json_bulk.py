@@ -20,6 +20,7 @@ from plain import PlainJson
 from detr_watch.formats import detr_json, feed_blocks
 from detr_watch.formats.base import json_object
 from detr_watch.records import Record
+from detr_watch.tail import Lines
 
 COCO = [0.42, 0.6, 0.45, 0.2, 0.46, 0.6, 0.33, 0.53, 0.57, 0.35, 0.6, 0.77]
 
@@ -60,13 +61,35 @@ def read(parser: detr_json.DetrJsonParser, lines: list[bytes], cuts: list[int]) 
     return out
 
 
+def read_texts(parser: detr_json.DetrJsonParser, lines: list[bytes], cuts: list[int]) -> list[Record]:
+    """`read`, each batch handed over as the tailer does: one text (`tail.Lines`)."""
+    out: list[Record] = []
+    for a, b in zip([0, *cuts], [*cuts, len(lines)]):
+        if a < b:
+            out.extend(parser.feed(Lines([b"\n".join(lines[a:b])])))
+    return out
+
+
 def check(lines: list[bytes], cuts: Optional[list[int]] = None) -> list[Record]:
-    bulk, plain = detr_json.create(), PlainJson()
-    got, want = read(bulk, lines, cuts or []), plain.feed(lines)
-    print(repr(got[:3]), repr(want[:3]))
-    assert repr(got) == repr(want)
-    assert bits(got) == bits(want)
-    assert state(bulk) == state(plain)
+    """The bulk path, with and without the compiled reader, on lists and on texts, reads as the plain one."""
+    assert not any(b"\n" in x for x in lines)  # a text of these lines is these lines again
+    plain = PlainJson()
+    want = plain.feed(lines)
+    ways = [(read, True), (read_texts, True), (read, False)]
+    got: list[Record] = []
+    for way, compiled in ways:
+        bulk = detr_json.create()
+        saved = detr_json._jsonrows
+        if not compiled:
+            detr_json._jsonrows = None  # type: ignore[assignment]
+        try:
+            got = way(bulk, lines, cuts or [])
+        finally:
+            detr_json._jsonrows = saved
+        print(way.__name__, compiled, repr(got[:3]), repr(want[:3]))
+        assert repr(got) == repr(want)
+        assert bits(got) == bits(want)
+        assert state(bulk) == state(plain)
     return got
 
 

@@ -19,6 +19,7 @@ Written by DETR, Deformable/Conditional/DAB/DN-DETR, DINO, RT-DETR (lyuwenyu) an
 
 from __future__ import annotations
 
+import json
 from array import array
 from datetime import datetime
 from operator import itemgetter
@@ -31,6 +32,11 @@ from detr_watch import blocks
 from detr_watch.blocks import Block
 from detr_watch.formats.base import finite, head_objects, json_object
 from detr_watch.records import EPOCH, Record, RunTracker, coco_series, numeric_fields
+
+try:  # the compiled reader of lines of one layout (setup.py); optional, as compilers are
+    from detr_watch import _jsonrows
+except ImportError:  # pragma: no cover - depends on the install
+    _jsonrows = None  # type: ignore[assignment]
 
 NAME = "detr-json"
 _NOT_SERIES = frozenset(
@@ -50,6 +56,8 @@ _FLOAT = frozenset((float,))
 _NUMBER = frozenset((float, int))
 _NUMBER_OR_LIST = frozenset((float, int, list))
 _UNKNOWN: Any = object()
+# Lines read by `_jsonrows` in one call: the rows buffer stays small (4,096 x ~100 floats).
+_BULK_ROWS = 4096
 
 
 def _is_detr(obj: dict[str, Any]) -> bool:
@@ -198,6 +206,76 @@ def _list_picker(idx: Sequence[int]) -> Callable[[list[Any]], list[Any]]:
     return lambda values: list(pick(values))
 
 
+class _Plan(NamedTuple):
+    """A shape's lines as text around their numbers, for `_jsonrows.rows` (see `_plan`)."""
+
+    pieces: tuple[bytes, ...]  # the line is pieces[0] number pieces[1] ... number pieces[-1]
+    columns: npt.NDArray[np.intp]  # the numbers that are `_Rows` columns, in that order
+    coco: npt.NDArray[np.intp]  # the numbers that are COCO series (a -1 there: another shape)
+    epoch: Optional[int]  # the number that is `epoch`
+
+
+def _plan(obj: dict[str, Any], shape: _Shape, line: bytes) -> Optional[_Plan]:
+    """How `_jsonrows` reads lines of `obj`'s shape, if it can and reads `line` exactly as it is.
+
+    The text is what `json.dumps` writes (DETR's `json.dumps(log_stats)`): `{"key": value, ...}`
+    with ", " and ": ". Only for shapes of numbers and COCO lists of numbers: a string (DINO's
+    `now_time`), a boolean or a null changes from line to line, so such lines take the JSON path.
+    The plan is checked on `line`: it must read it, to the same values the JSON parser gave.
+    """
+    if _jsonrows is None or not shape.plain or shape.timed:
+        return None
+    pieces: list[str] = []
+    text = ["{"]
+    first: list[int] = []  # the first number of each value
+    for i, (key, value) in enumerate(obj.items()):
+        text.append(", " if i else "")
+        text.append(json.dumps(key) + ": ")
+        kind = type(value)
+        first.append(len(pieces))
+        if kind is float or kind is int:
+            pieces.append("".join(text))
+            text = []
+        elif kind is list and value and _NUMBER.issuperset(map(type, value)):
+            text.append("[")
+            for j in range(len(value)):
+                pieces.append("".join(text) + (", " if j else ""))
+                text = []
+            text = ["]"]
+        else:
+            return None
+    text.append("}")
+    pieces.append("".join(text))
+    # The columns as `_shape` lists them: the numbers that are series, then the COCO items.
+    scalars = [
+        first[i]
+        for i, (key, value) in enumerate(obj.items())
+        if key not in _NOT_SERIES and type(value) is not list
+    ]
+    coco = [first[pos] + j for pos, _, used in shape.coco for j in range(used)]
+    plan = _Plan(
+        tuple(p.encode("ascii") for p in pieces),
+        np.array(scalars + coco, dtype=np.intp),
+        np.array(coco, dtype=np.intp),
+        None if shape.epoch is None else first[shape.epoch],
+    )
+    row = np.empty((1, len(pieces) - 1))
+    if _jsonrows.rows([line], 0, plan.pieces, row)[0] != 1:
+        return None
+    values = list(obj.values())
+    expected = np.array(
+        shape.scalars(values)
+        + [x for items, used in zip(shape.lists(values), shape.used) for x in items[:used]],
+        dtype=np.float64,
+    )
+    got = row[0, plan.columns]
+    if not (
+        np.array_equal(got, expected, equal_nan=True) and (np.signbit(got) == np.signbit(expected)).all()
+    ):
+        return None  # never seen: a line `_jsonrows` reads otherwise than the JSON parser
+    return plan
+
+
 class _Rows:
     """Rows of one shape collected for a block (columns: the scalars, then the COCO items).
 
@@ -207,7 +285,8 @@ class _Rows:
     def __init__(self, shape: _Shape) -> None:
         self.shape = shape
         self.values = array("d")  # converted as they come: no float object outlives its line
-        self.lines: list[bytes] = []  # to look again at a row that may hold a boolean
+        # To look again at a row that may hold a boolean (None: read by `_jsonrows`, none there).
+        self.lines: list[Optional[bytes]] = []
         self.epochs: list[Any] = []  # each row's `epoch` value, as it was
         self.times: list[Optional[float]] = []
 
@@ -242,6 +321,43 @@ class _Rows:
             self.times.append(_wall_time(obj))
         return True
 
+    def add_many(self, source: Any, start: int, plan: _Plan) -> int:
+        """Append rows for the lines from `start` read by `_jsonrows` while they fit the plan.
+
+        `source` and `start`, and the answer (where the next line starts), as `_jsonrows.rows`
+        takes and gives them: a list of lines and an index, or a text and a byte position. Stops
+        before a line of another layout, a number it does not convert exactly, or a COCO series
+        holding -1 (the line then has other series): the JSON parser takes that line.
+        """
+        assert _jsonrows is not None
+        text = type(source) is bytes
+        while True:
+            room = _BULK_ROWS if text else min(len(source) - start, _BULK_ROWS)
+            buf = np.empty((room, len(plan.pieces) - 1))
+            n, after = _jsonrows.rows(source, start, plan.pieces, buf)
+            got = buf[:n]
+            if plan.coco.size and n:
+                missing = (got[:, plan.coco] == -1.0).any(axis=1)
+                if missing.any():
+                    n = int(np.argmax(missing))
+                    got = got[:n]
+                    after = start + n if not text else _line_start(source, start, n)
+            if n:
+                self.values.frombytes(got[:, plan.columns].tobytes())
+                self.lines.extend([None] * n)  # no boolean can be in a line `_jsonrows` read
+                if plan.epoch is not None:
+                    self.epochs.extend(got[:, plan.epoch].tolist())
+            start = after
+            if n < room or not n:
+                return start
+
+
+def _line_start(text: bytes, start: int, n: int) -> int:
+    """Where the line `n` lines after the one starting at `start` starts."""
+    for _ in range(n):
+        start = text.index(b"\n", start) + 1
+    return start
+
 
 class DetrJsonParser:
     name = NAME
@@ -252,6 +368,7 @@ class DetrJsonParser:
         self._step: Optional[float] = None
         self._seen = False
         self._shapes: dict[tuple[str, ...], Optional[_Shape]] = {}
+        self._plans: dict[int, tuple[_Shape, Optional[_Plan]]] = {}  # by id of the shape
         # Whether a step was the line's position (no `epoch`): reading from the middle of a file
         # then needs `continue_from`.
         self.positional = False
@@ -274,51 +391,78 @@ class DetrJsonParser:
         slow: list[Record] = []
         last_keys: tuple[str, ...] = ()
         shape: Optional[_Shape] = None
-        for line in lines:
-            obj = json_object(line)
-            if obj is None:
-                if line.strip():
-                    self.skipped += 1
-                continue
-            if not self._seen and _is_detr(obj):
-                self._seen = True
-            keys = tuple(obj)
-            if keys != last_keys:
-                shape = self._shapes.get(keys, _UNKNOWN)
-                if shape is _UNKNOWN:
-                    if len(self._shapes) >= _SHAPE_LIMIT:
-                        self._shapes.clear()
-                    shape = self._shapes[keys] = _shape(obj)
-                last_keys = keys
-            fits = False
-            if shape is not None:
-                values = list(obj.values())
-                if not shape.plain and not shape.others_hold(values):
-                    shape = self._shapes[keys] = _shape(obj)  # a value changed its kind: plan again
-                if shape is not None:
-                    if rows is None or rows.shape is not shape:
-                        if rows is not None:
-                            self._close(rows, out)
-                        if slow:
-                            out.extend(blocks.from_records(slow))
-                            slow = []
-                        rows = _Rows(shape)
-                    fits = rows.add(values, obj, line)
-                    if not fits and not shape.kinds_hold(values):
+        # A `tail.Lines` is read as its texts (no `bytes` a line for lines `_jsonrows` reads).
+        parts = getattr(lines, "parts", None) if _jsonrows is not None else None
+        sources: list[Any] = parts if parts is not None else [lines if type(lines) is list else list(lines)]
+        for source in sources:
+            text = type(source) is bytes  # a text of lines, or a list of lines
+            stop = len(source) + 1 if text else len(source)  # a text ends with a line (maybe empty)
+            i = 0
+            while i < stop:
+                if text:
+                    nl = source.find(b"\n", i)
+                    nl = len(source) if nl < 0 else nl
+                    line, i = source[i:nl], nl + 1
+                else:
+                    line, i = source[i], i + 1
+                obj = json_object(line)
+                if obj is None:
+                    if line.strip():
+                        self.skipped += 1
+                    continue
+                if not self._seen and _is_detr(obj):
+                    self._seen = True
+                keys = tuple(obj)
+                if keys != last_keys:
+                    shape = self._shapes.get(keys, _UNKNOWN)
+                    if shape is _UNKNOWN:
+                        if len(self._shapes) >= _SHAPE_LIMIT:
+                            self._shapes.clear()
                         shape = self._shapes[keys] = _shape(obj)
-            if fits:
-                continue
-            record = self._record(obj, close=rows, out=out)
-            if record is None:
-                self.skipped += 1
-                continue
-            rows = None
-            slow.append(record)
+                    last_keys = keys
+                fits = False
+                if shape is not None:
+                    values = list(obj.values())
+                    if not shape.plain and not shape.others_hold(values):
+                        shape = self._shapes[keys] = _shape(obj)  # a value changed its kind: plan again
+                    if shape is not None:
+                        if rows is None or rows.shape is not shape:
+                            if rows is not None:
+                                self._close(rows, out)
+                            if slow:
+                                out.extend(blocks.from_records(slow))
+                                slow = []
+                            rows = _Rows(shape)
+                        fits = rows.add(values, obj, line)
+                        if not fits and not shape.kinds_hold(values):
+                            shape = self._shapes[keys] = _shape(obj)
+                if fits:
+                    assert rows is not None and shape is not None
+                    if _jsonrows is not None and i < stop:
+                        plan = self._plan(shape, obj, line)
+                        if plan is not None:  # the lines after it, as long as they are alike
+                            i = rows.add_many(source, i, plan)
+                    continue
+                record = self._record(obj, close=rows, out=out)
+                if record is None:
+                    self.skipped += 1
+                    continue
+                rows = None
+                slow.append(record)
         if rows is not None:
             self._close(rows, out)
         if slow:
             out.extend(blocks.from_records(slow))
         return out
+
+    def _plan(self, shape: _Shape, obj: dict[str, Any], line: bytes) -> Optional[_Plan]:
+        """The plan for lines of `shape` (made from `obj`, read from `line`), made once a shape."""
+        known = self._plans.get(id(shape))
+        if known is None or known[0] is not shape:
+            if len(self._plans) >= _SHAPE_LIMIT:
+                self._plans.clear()
+            known = self._plans[id(shape)] = (shape, _plan(obj, shape, line))
+        return known[1]
 
     def continue_from(self, lines_before: int) -> None:
         """Read on as if `lines_before` records without an `epoch` had come first."""
@@ -366,7 +510,7 @@ class DetrJsonParser:
         start = 0
         for i in np.flatnonzero(((values == 0.0) | (values == 1.0)).any(axis=1)).tolist():
             line = rows.lines[i]
-            if b"true" not in line and b"false" not in line:
+            if line is None or (b"true" not in line and b"false" not in line):
                 continue  # no boolean anywhere: a byte search instead of parsing it again
             obj = json_object(line)
             assert obj is not None
