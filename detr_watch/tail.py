@@ -346,7 +346,7 @@ class Tailer:
         if last < 0:
             self._hold(self._partial + data, batch)
             return
-        block = self._partial + data[:last]
+        block = self._partial + memoryview(data)[:last]  # one copy, not a slice and a concatenation
         self._offset = base + last + 1
         if len(block) <= self._max_line and b"\r" not in block:
             batch.add_text(block)  # no line to drop or strip: the lines stay one text
