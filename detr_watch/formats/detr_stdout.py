@@ -105,6 +105,9 @@ def sniff(lines: Sequence[bytes]) -> int:
         if line[:1].isspace():  # an indented example in a README or a docstring is not a log
             prev = line
             continue
+        if line[:2] == b'{"':  # a JSON object (a log.txt line): the searches below cost 4 KB each
+            prev = line
+            continue
         if b"Epoch: [" in line and b"eta:" in line and _TRAIN.search(line):
             return 95
         if b"Test:" in line and b"eta:" in line and _TEST.search(line):
