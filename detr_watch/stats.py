@@ -233,6 +233,9 @@ def _last_gain_in_blocks(ys: FloatArray, where: IntArray, goal: str, tol: float)
 
 # Values per block in the search for records: a block without one costs a reduction, not a pass.
 _RECORD_BLOCK = 256
+# Shorter series are searched in one pass: the blocks' dozen numpy calls cost more (30 values: 77 us
+# instead of 10; 20k values of a real loss: 111 us instead of 99; 178k: 665 us instead of 884).
+_RECORD_ONE_PASS_BELOW = 1 << 15
 
 
 def _records(ys: FloatArray, goal: str) -> IntArray:
@@ -240,11 +243,14 @@ def _records(ys: FloatArray, goal: str) -> IntArray:
 
     A block holds a record exactly when its best value beats everything before the block, and in
     a training curve few blocks do: only those are searched, with the best value before each one
-    leading its row, and the last block padded with the worst value (never a record).
+    leading its row, and the last block padded with the worst value (never a record). Series
+    shorter than `_RECORD_ONE_PASS_BELOW` are searched in one pass.
     """
+    n, width = ys.shape[0], _RECORD_BLOCK
+    if n < _RECORD_ONE_PASS_BELOW:
+        return _records_in_one_pass(ys, goal)
     better = np.less if goal == "min" else np.greater
     extreme = np.minimum if goal == "min" else np.maximum
-    n, width = ys.shape[0], _RECORD_BLOCK
     blocks = -(-n // width)
     heads = np.empty(blocks)
     full = n // width

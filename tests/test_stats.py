@@ -420,9 +420,14 @@ def test_trailing_median_network_on_a_flat_and_a_monotone_series() -> None:
 
 
 @pytest.mark.parametrize("goal", ["min", "max"])
-def test_records_by_block_equal_one_pass(goal: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Few records (blocks skipped), many (one pass), ties, flat and short series, a partial last block."""
+@pytest.mark.parametrize("one_pass_below", [0, 1 << 15])
+def test_records_by_block_equal_one_pass(
+    goal: str, one_pass_below: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Few records (blocks skipped), many (one pass), ties, flat and short series, a partial last
+    block; with every series searched by blocks, and with the short ones in one pass."""
     monkeypatch.setattr(stats, "_RECORD_BLOCK", 8)
+    monkeypatch.setattr(stats, "_RECORD_ONE_PASS_BELOW", one_pass_below)
     rng = np.random.default_rng(11)
     series = [
         np.full(40, 1.0),
