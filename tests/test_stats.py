@@ -57,6 +57,24 @@ def test_linear_fit_degenerate_cases() -> None:
     assert with_nan.points == 3
 
 
+def test_linear_fit_is_the_same_float_as_with_np_mean() -> None:
+    """The means are taken as np.mean takes them (its pairwise sum over the count), to the last bit."""
+
+    def reference(xs: np.ndarray, ys: np.ndarray) -> tuple[float, float]:
+        dx, dy = xs - xs.mean(), ys - ys.mean()
+        sxx = float(np.add.reduce(dx * dx))
+        slope = float(np.add.reduce(dx * dy)) / sxx
+        resid = dy - slope * dx
+        return slope, math.sqrt(float(np.add.reduce(resid * resid)) / (xs.shape[0] - 2) / sxx)
+
+    rng = np.random.default_rng(9)
+    for n in (3, 5, 7, 8, 9, 16, 100, 129, 1000, 5003):
+        xs = np.sort(rng.random(n)) * 1e4 + 1.0 / 3.0
+        ys = rng.normal(1.0, 0.1, n) * 0.7
+        fit = stats.linear_fit(xs, ys)
+        assert (fit.slope, fit.stderr) == reference(xs, ys), n
+
+
 def test_recent_trend_uses_the_last_quarter_with_at_least_three_points() -> None:
     steps = np.arange(12.0)
     values = np.r_[np.full(9, 100.0), [3.0, 2.0, 1.0]]  # flat, then falling by 1 per step
