@@ -56,7 +56,7 @@ def series_stats(s: SeriesData) -> dict[str, Any]:
     """count/nonfinite/first/last/min/max/step_of_min/step_of_max over the finite values."""
     values = s.values
     finite = np.isfinite(values)
-    count = int(finite.sum())
+    count = int(np.count_nonzero(finite))
     out: dict[str, Any] = {"count": count, "nonfinite": int(values.shape[0] - count)}
     if count == 0:
         out.update(first=None, last=None, min=None, max=None, step_of_min=None, step_of_max=None)
