@@ -220,12 +220,13 @@ read_line(const char *p, Py_ssize_t len, const char **piece, const Py_ssize_t *p
 }
 
 PyDoc_STRVAR(rows_doc,
-             "rows(source, start, pieces, out) -> (count, next)\n\n"
+             "rows(source, start, pieces, out, stop=None) -> (count, next)\n\n"
              "Read lines into the rows of `out` (a writable buffer of C doubles, len(pieces) - 1 a\n"
              "row) while each line is exactly pieces[0], a number, pieces[1], ..., a number,\n"
              "pieces[-1]. `source` is a list of lines (bytes), read from index `start`, or one bytes\n"
              "text of lines separated by newlines (the last one without), read from byte `start`.\n"
-             "Stops at the first line that is not, at the end of the source or when `out` is full.\n"
+             "Stops at the first line that is not, at the end of the source, before a line that\n"
+             "starts at or after `stop` (an index or a byte) or when `out` is full.\n"
              "Returns how many lines it read and where the next line starts (its index, or its byte:\n"
              "len(source) + 1 once the text's last line is read).");
 
@@ -249,8 +250,8 @@ static PyObject *
 rows(PyObject *self, PyObject *args)
 {
     PyObject *source, *pieces, *outobj;
-    Py_ssize_t start;
-    if (!PyArg_ParseTuple(args, "OnO!O", &source, &start, &PyTuple_Type, &pieces, &outobj))
+    Py_ssize_t start, stop = PY_SSIZE_T_MAX;
+    if (!PyArg_ParseTuple(args, "OnO!O|n", &source, &start, &PyTuple_Type, &pieces, &outobj, &stop))
         return NULL;
     Py_ssize_t npieces = PyTuple_GET_SIZE(pieces);
     if (npieces < 2) {
@@ -297,7 +298,12 @@ rows(PyObject *self, PyObject *args)
          * byte that is no digit (the newline, or the NUL every bytes object ends with). */
         const char *base = PyBytes_AS_STRING(seq);
         Py_ssize_t size = PyBytes_GET_SIZE(seq);
-        while (next <= size && done < capacity) {
+        if (stop > size)
+            stop = size + 1;
+        /* Only the text (immutable, held by the caller) and `out` are touched: other threads may
+         * run meanwhile, e.g. one reading another part of the same text. */
+        Py_BEGIN_ALLOW_THREADS
+        while (next < stop && done < capacity) {
             const char *line = base + next;
             const char *nl = memchr(line, '\n', (size_t)(size - next));
             Py_ssize_t len = nl ? nl - line : size - next;
@@ -307,10 +313,13 @@ rows(PyObject *self, PyObject *args)
             row += slots;
             done++;
         }
+        Py_END_ALLOW_THREADS
     }
     else {
         Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
         PyObject **items = PySequence_Fast_ITEMS(seq);
+        if (stop < n)
+            n = stop;
         while (next < n && done < capacity) {
             PyObject *line = items[next];
             if (!PyBytes_Check(line) ||

@@ -75,18 +75,21 @@ def check(lines: list[bytes], cuts: Optional[list[int]] = None) -> list[Record]:
     assert not any(b"\n" in x for x in lines)  # a text of these lines is these lines again
     plain = PlainJson()
     want = plain.feed(lines)
-    ways = [(read, True), (read_texts, True), (read, False)]
+    # (how, with the compiled reader, texts from how many bytes are read by two threads)
+    ways = [(read, True, None), (read_texts, True, None), (read_texts, True, 1), (read, False, None)]
     got: list[Record] = []
-    for way, compiled in ways:
+    for way, compiled, split in ways:
         bulk = detr_json.create()
-        saved = detr_json._jsonrows
+        saved = detr_json._jsonrows, detr_json._SPLIT_BYTES
         if not compiled:
             detr_json._jsonrows = None  # type: ignore[assignment]
+        if split is not None:
+            detr_json._SPLIT_BYTES = split
         try:
             got = way(bulk, lines, cuts or [])
         finally:
-            detr_json._jsonrows = saved
-        print(way.__name__, compiled, repr(got[:3]), repr(want[:3]))
+            detr_json._jsonrows, detr_json._SPLIT_BYTES = saved
+        print(way.__name__, compiled, split, repr(got[:3]), repr(want[:3]))
         assert repr(got) == repr(want)
         assert bits(got) == bits(want)
         assert state(bulk) == state(plain)

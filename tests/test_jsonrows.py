@@ -260,19 +260,21 @@ def test_a_list_holding_no_bytes_stops_there() -> None:
 DETR_JSON_LOGS = [name for name in REAL_LOGS if "logtxt" in name]
 
 
-def read(path: str, compiled: bool) -> list[tuple[object, ...]]:
+def read(path: str, compiled: bool, split: Optional[int] = None) -> list[tuple[object, ...]]:
     data = shared_log(path).read_bytes()
     lines = data.split(b"\n")
     fmt = detect(lines[:50])
     assert fmt == "detr-json"
-    saved = detr_json._jsonrows
+    saved = detr_json._jsonrows, detr_json._SPLIT_BYTES
     if not compiled:
         detr_json._jsonrows = None  # type: ignore[assignment]
+    if split is not None:
+        detr_json._SPLIT_BYTES = split
     try:
         parser = detr_json.create()
         blocks = feed_blocks(parser, Lines([data.rstrip(b"\n")]))
     finally:
-        detr_json._jsonrows = saved
+        detr_json._jsonrows, detr_json._SPLIT_BYTES = saved
 
     def raw(a: object) -> object:
         return a.tobytes() if isinstance(a, np.ndarray) else a
@@ -284,6 +286,8 @@ def read(path: str, compiled: bool) -> list[tuple[object, ...]]:
 @pytest.mark.parametrize("name", DETR_JSON_LOGS)
 def test_real_logs_read_the_same_with_and_without_it(name: str) -> None:
     assert read(name, compiled=True) == read(name, compiled=False)
+    for split in (1, 5000, 20000):  # two threads from texts this long (the lines are 1-5 KB)
+        assert read(name, compiled=True, split=split) == read(name, compiled=False)
 
 
 @needs_reader

@@ -20,6 +20,7 @@ Written by DETR, Deformable/Conditional/DAB/DN-DETR, DINO, RT-DETR (lyuwenyu) an
 from __future__ import annotations
 
 import json
+import threading
 from array import array
 from datetime import datetime
 from operator import itemgetter
@@ -58,6 +59,8 @@ _NUMBER_OR_LIST = frozenset((float, int, list))
 _UNKNOWN: Any = object()
 # Lines read by `_jsonrows` in one call: the rows buffer stays small (4,096 x ~100 floats).
 _BULK_ROWS = 4096
+# A text of lines at least this long is read by two threads (`_read_rows`).
+_SPLIT_BYTES = 1 << 20
 
 
 def _is_detr(obj: dict[str, Any]) -> bool:
@@ -329,27 +332,64 @@ class _Rows:
         before a line of another layout, a number it does not convert exactly, or a COCO series
         holding -1 (the line then has other series): the JSON parser takes that line.
         """
-        assert _jsonrows is not None
         text = type(source) is bytes
+        end = len(source) + 1 if text else len(source)  # `start` once the last line is read
         while True:
-            room = _BULK_ROWS if text else min(len(source) - start, _BULK_ROWS)
-            buf = np.empty((room, len(plan.pieces) - 1))
-            n, after = _jsonrows.rows(source, start, plan.pieces, buf)
-            got = buf[:n]
+            got, after = _read_rows(source, start, plan)
+            n = len(got)
+            missing = None
             if plan.coco.size and n:
                 missing = (got[:, plan.coco] == -1.0).any(axis=1)
                 if missing.any():
                     n = int(np.argmax(missing))
                     got = got[:n]
-                    after = start + n if not text else _line_start(source, start, n)
+                    after = _line_start(source, start, n) if text else start + n
+                else:
+                    missing = None
             if n:
                 self.values.frombytes(got[:, plan.columns].tobytes())
                 self.lines.extend([None] * n)  # no boolean can be in a line `_jsonrows` read
                 if plan.epoch is not None:
                     self.epochs.extend(got[:, plan.epoch].tolist())
+            if not n or after >= end or missing is not None:
+                return after  # (after a line it did not read, the next call reads none)
             start = after
-            if n < room or not n:
-                return start
+
+
+def _read_rows(source: Any, start: int, plan: _Plan) -> tuple[npt.NDArray[np.float64], int]:
+    """Up to `_BULK_ROWS` rows `_jsonrows` reads from `start`, and where the next line starts.
+
+    A long text is read by two threads at once, one from its middle (the reader lets go of the
+    GIL): if the first stops before the middle, what the other read is dropped.
+    """
+    assert _jsonrows is not None
+    slots = len(plan.pieces) - 1
+    text = type(source) is bytes
+    room = _BULK_ROWS if text else min(len(source) - start, _BULK_ROWS)
+    first = np.empty((room, slots))
+    middle = source.find(b"\n", start + (len(source) - start) // 2) + 1 if text else 0
+    if len(source) - start < _SPLIT_BYTES or middle <= 0:
+        n, after = _jsonrows.rows(source, start, plan.pieces, first)
+        return first[:n], after
+    second = np.empty((room, slots))
+    later: list[tuple[int, int]] = []
+
+    def read_second_half() -> None:
+        try:
+            later.append(_jsonrows.rows(source, middle, plan.pieces, second))
+        except Exception:  # noqa: BLE001 - (MemoryError) the first thread's reading stands alone
+            pass
+
+    worker = threading.Thread(target=read_second_half, name="detr-json rows", daemon=True)
+    worker.start()
+    try:
+        n, after = _jsonrows.rows(source, start, plan.pieces, first, middle)
+    finally:
+        worker.join()
+    if after != middle or not later:
+        return first[:n], after
+    m, after = later[0]
+    return np.concatenate((first[:n], second[:m])), after
 
 
 def _line_start(text: bytes, start: int, n: int) -> int:
