@@ -329,47 +329,45 @@ def _trailing_medians(arrays: list[FloatArray], window: int) -> list[FloatArray]
     The full windows of arrays shorter than `_BATCH_POINTS` go through one `_odd_window_medians`
     call on their concatenation, up to about `_BATCH_POINTS` values at a time: its medians are
     exact order statistics, so a window does not care which group of four it falls in, and the
-    windows that span two arrays are computed and dropped. 103 series of 20k points: 35 ms
+    windows that span two arrays are computed and overwritten. 103 series of 20k points: 32 ms
     instead of 48 ms (a call per array pays its setup and its last windows one by one).
     """
     if not (window % 2 and _NETWORK_MIN_WINDOW <= window <= _NETWORK_MAX_WINDOW):
         return [trailing_median(a, window) for a in arrays]
-    outs: list[FloatArray] = []
+    outs = [_NO_VALUES] * len(arrays)
     batch: list[int] = []
     size = 0
     for i, a in enumerate(arrays):
         n = a.shape[0]
-        out = np.empty(n)
-        outs.append(out)
-        _prefix_medians(a[: min(window - 1, n)], out)
-        if n < window:
-            continue
-        if n >= _BATCH_POINTS:
-            _odd_window_medians(a, window, out[window - 1 :])
+        if n < window or n >= _BATCH_POINTS:
+            outs[i] = trailing_median(a, window)
             continue
         batch.append(i)
         size += n
         if size >= _BATCH_POINTS:
-            _batch_medians([arrays[j] for j in batch], [outs[j] for j in batch], window)
+            _batch_medians(arrays, batch, outs, window)
             batch, size = [], 0
     if batch:
-        _batch_medians([arrays[j] for j in batch], [outs[j] for j in batch], window)
+        _batch_medians(arrays, batch, outs, window)
     return outs
 
 
-def _batch_medians(arrays: list[FloatArray], outs: list[FloatArray], window: int) -> None:
-    """out[window - 1 :] of each array's trailing median, from one pass over the arrays joined."""
-    if len(arrays) == 1:
-        _odd_window_medians(arrays[0], window, outs[0][window - 1 :])
-        return
-    joined = np.concatenate(arrays)
-    medians = np.empty(joined.shape[0] - window + 1)
-    _odd_window_medians(joined, window, medians)
+_NO_VALUES: FloatArray = np.empty(0)
+
+
+def _batch_medians(arrays: list[FloatArray], batch: list[int], outs: list[FloatArray], window: int) -> None:
+    """outs[i] = the trailing median of arrays[i] for each i in batch (each at least `window` long):
+    views into one buffer that holds, `window - 1` places on, the medians of the arrays joined."""
+    joined = np.concatenate([arrays[i] for i in batch])
+    buf = np.empty(joined.shape[0])
+    _odd_window_medians(joined, window, buf[window - 1 :])
     start = 0
-    for a, out in zip(arrays, outs):
-        n = a.shape[0]
-        out[window - 1 :] = medians[start : start + n - window + 1]
-        start += n
+    for i in batch:
+        a = arrays[i]
+        out = buf[start : start + a.shape[0]]
+        _prefix_medians(a[: window - 1], out)  # over the windows that span the previous array
+        outs[i] = out
+        start += a.shape[0]
 
 
 def _prefix_medians(ys: FloatArray, out: FloatArray) -> None:
