@@ -8,8 +8,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
-import traceback
 from dataclasses import replace
 from pathlib import Path
 from typing import IO, Optional, Sequence
@@ -149,6 +147,8 @@ def _watch(args: argparse.Namespace, stdout: IO[str]) -> int:
     width, height = _size(args)
     interactive = stdout.isatty() and not args.once
     if args.demo:
+        import tempfile  # (here: with shutil, random and bz2 it costs ~10 ms every other start)
+
         from detr_watch.demo import DemoRun
 
         with tempfile.TemporaryDirectory(prefix="detr-watch-demo-") as tmp:
@@ -221,7 +221,7 @@ def run(argv: Sequence[str], stdout: IO[str], stderr: IO[str]) -> int:
         return _watch(args, stdout)
     except DetrWatchError as exc:
         if args is not None and getattr(args, "traceback", False):
-            traceback.print_exc(file=stderr)
+            _print_traceback(stderr)
         # messages quote paths and log text: cleaned, so a file name cannot drive the terminal
         stderr.write(f"error: {clean(exc.message, limit=1000)}\n")
         if exc.hint:
@@ -241,7 +241,7 @@ def run(argv: Sequence[str], stdout: IO[str], stderr: IO[str]) -> int:
         return 0
     except Exception as exc:  # a bug of ours: one line by default, the traceback on request
         if args is not None and getattr(args, "traceback", False) or "--traceback" in argv:
-            traceback.print_exc(file=stderr)
+            _print_traceback(stderr)
         stderr.write(f"error: internal error: {type(exc).__name__}: {clean(str(exc), limit=1000)}\n")
         stderr.write("hint: rerun with --traceback and report it\n")
         return 70
@@ -252,3 +252,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if argv is None:
         argv = sys.argv[1:]
     return run(argv, sys.stdout, sys.stderr)
+
+
+def _print_traceback(stderr: IO[str]) -> None:
+    import traceback  # only on request (--traceback): ~5 ms at every start otherwise
+
+    traceback.print_exc(file=stderr)
