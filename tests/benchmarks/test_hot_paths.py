@@ -20,9 +20,11 @@ from conftest import gen_logs
 
 from detr_watch import analysis, formats
 from detr_watch.commands.common import load
+from detr_watch.formats import detr_json
 from detr_watch.formats.numbers import decimals, digit_runs
 from detr_watch.pipeline import Source
 from detr_watch.store import SeriesStore
+from detr_watch.tail import Lines
 
 POINTS = 200_000  # a long run's iterations, logged every 10
 
@@ -70,6 +72,24 @@ def test_parse_console_lines_one_by_one(benchmark: Any, console_lines: list[byte
 
 def test_parse_logtxt_lines(benchmark: Any, logtxt_lines: list[bytes]) -> None:
     blocks = benchmark(lambda: formats.feed_blocks(formats.create("detr-json"), logtxt_lines))
+    assert sum(len(b) for b in blocks) == 1000
+
+
+def test_parse_logtxt_text_as_the_tailer_hands_it(benchmark: Any, logtxt_lines: list[bytes]) -> None:
+    """One text (`tail.Lines`): the compiled reader's path, where it is built."""
+    text = Lines([b"\n".join(logtxt_lines)])
+    blocks = benchmark(lambda: formats.feed_blocks(formats.create("detr-json"), text))
+    assert sum(len(b) for b in blocks) == 1000
+
+
+def test_parse_logtxt_lines_without_the_compiled_reader(benchmark: Any, logtxt_lines: list[bytes]) -> None:
+    """The JSON path alone (orjson, or json for NaN lines), for comparison."""
+    saved = detr_json._jsonrows
+    detr_json._jsonrows = None  # type: ignore[assignment]
+    try:
+        blocks = benchmark(lambda: formats.feed_blocks(formats.create("detr-json"), logtxt_lines))
+    finally:
+        detr_json._jsonrows = saved
     assert sum(len(b) for b in blocks) == 1000
 
 
