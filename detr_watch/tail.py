@@ -164,7 +164,6 @@ class Tailer:
         self._discarding = False  # inside a line that exceeded max_line, until its newline
         self._head = b""  # the first bytes of the file, as read
         self._tail = b""  # the last bytes read, ending at _pos
-        self._buffer: Optional[bytearray] = None  # room for one read, reused (made at the first)
         self._name_present = False
         self._caught_up = False
         self._closed = False
@@ -315,45 +314,39 @@ class Tailer:
         """Read from the open file up to `limit` bytes; returns (bytes read, reached the end)."""
         assert self._file is not None
         self._file.seek(self._pos)
-        if self._buffer is None:
-            self._buffer = bytearray(self._read_size)
-        view = memoryview(self._buffer)
         used = 0
         while limit is None or used < limit:
             n = self._read_size if limit is None else min(self._read_size, limit - used)
-            got = self._file.readinto(view[:n])  # type: ignore[attr-defined]  # a raw FileIO
-            if not got:
+            data = self._file.read(n)
+            if not data:
                 return used, True
-            used += got
-            self._consume(view[:got], batch)
-            if got < n:
+            used += len(data)
+            self._consume(data, batch)
+            if len(data) < n:
                 return used, True
         return used, False
 
-    def _consume(self, data: memoryview, batch: _Batch) -> None:
-        """Take the bytes just read (a view of the read buffer: nothing here may keep it)."""
+    def _consume(self, data: bytes, batch: _Batch) -> None:
         base = self._pos
         self._pos += len(data)
         if len(self._head) < _FINGERPRINT:
-            self._head = (self._head + data[:_FINGERPRINT])[:_FINGERPRINT]
+            self._head = (self._head + data)[:_FINGERPRINT]
         self._tail = (self._tail + data[-_FINGERPRINT:])[-_FINGERPRINT:]
-        buf = data.obj  # the buffer itself, for find/rfind within [start, end)
-        assert isinstance(buf, bytearray)
-        start, end = 0, len(data)
         if self._discarding:
-            nl = buf.find(b"\n", start, end)
+            nl = data.find(b"\n")
             if nl < 0:
-                batch.drop(end - start)
+                batch.drop(len(data))
                 return
-            batch.drop(nl - start)
+            batch.drop(nl)
             self._discarding = False
             self._offset = base + nl + 1
-            start = nl + 1
-        last = buf.rfind(b"\n", start, end)
+            base += nl + 1
+            data = data[nl + 1 :]
+        last = data.rfind(b"\n")
         if last < 0:
-            self._hold(self._partial + data[start:end], batch)
+            self._hold(self._partial + data, batch)
             return
-        block = self._partial + data[start:last]  # one copy of the complete lines
+        block = self._partial + memoryview(data)[:last]  # one copy, not a slice and a concatenation
         self._offset = base + last + 1
         if len(block) <= self._max_line and b"\r" not in block:
             batch.add_text(block)  # no line to drop or strip: the lines stay one text
@@ -370,7 +363,7 @@ class Tailer:
             if b"\r" in block:
                 lines = [_strip_cr(line) for line in lines]
             batch.add(lines)
-        self._hold(bytes(data[last + 1 : end]), batch)
+        self._hold(data[last + 1 :], batch)
 
     def _hold(self, partial: bytes, batch: _Batch) -> None:
         if len(partial) > self._max_line:
