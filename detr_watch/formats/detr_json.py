@@ -337,21 +337,19 @@ class _Rows:
         while True:
             got, after = _read_rows(source, start, plan)
             n = len(got)
-            missing = None
+            cut = False  # before a row with a -1 in a COCO series
             if plan.coco.size and n:
                 missing = (got[:, plan.coco] == -1.0).any(axis=1)
                 if missing.any():
-                    n = int(np.argmax(missing))
+                    n, cut = int(np.argmax(missing)), True
                     got = got[:n]
                     after = _line_start(source, start, n) if text else start + n
-                else:
-                    missing = None
             if n:
                 self.values.frombytes(got[:, plan.columns].tobytes())
                 self.lines.extend([None] * n)  # no boolean can be in a line `_jsonrows` read
                 if plan.epoch is not None:
                     self.epochs.extend(got[:, plan.epoch].tolist())
-            if not n or after >= end or missing is not None:
+            if not n or cut or after >= end:
                 return after  # (after a line it did not read, the next call reads none)
             start = after
 
