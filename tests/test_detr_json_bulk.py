@@ -15,7 +15,7 @@ from typing import Any, Optional
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from plain import PlainJson
+from plain import PlainJson, json_reader
 
 from detr_watch.formats import detr_json, feed_blocks
 from detr_watch.formats.base import json_object
@@ -80,15 +80,8 @@ def check(lines: list[bytes], cuts: Optional[list[int]] = None) -> list[Record]:
     got: list[Record] = []
     for way, compiled, split in ways:
         bulk = detr_json.create()
-        saved = detr_json._jsonrows, detr_json._SPLIT_BYTES
-        if not compiled:
-            detr_json._jsonrows = None  # type: ignore[assignment]
-        if split is not None:
-            detr_json._SPLIT_BYTES = split
-        try:
+        with json_reader(compiled, split):
             got = way(bulk, lines, cuts or [])
-        finally:
-            detr_json._jsonrows, detr_json._SPLIT_BYTES = saved
         print(way.__name__, compiled, split, repr(got[:3]), repr(want[:3]))
         assert repr(got) == repr(want)
         assert bits(got) == bits(want)

@@ -18,6 +18,7 @@ import pytest
 from conftest import REAL_LOGS, shared_log
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from plain import json_reader
 
 from detr_watch.formats import detect, detr_json, feed_blocks
 from detr_watch.tail import Lines
@@ -265,16 +266,9 @@ def read(path: str, compiled: bool, split: Optional[int] = None) -> list[tuple[o
     lines = data.split(b"\n")
     fmt = detect(lines[:50])
     assert fmt == "detr-json"
-    saved = detr_json._jsonrows, detr_json._SPLIT_BYTES
-    if not compiled:
-        detr_json._jsonrows = None  # type: ignore[assignment]
-    if split is not None:
-        detr_json._SPLIT_BYTES = split
-    try:
+    with json_reader(compiled, split):
         parser = detr_json.create()
         blocks = feed_blocks(parser, Lines([data.rstrip(b"\n")]))
-    finally:
-        detr_json._jsonrows, detr_json._SPLIT_BYTES = saved
 
     def raw(a: object) -> object:
         return a.tobytes() if isinstance(a, np.ndarray) else a
@@ -333,13 +327,8 @@ def test_mutated_lines_of_a_real_log_read_as_without_it() -> None:
             mutated[i] = bytes(line).replace(b"\n", b"")
         results = []
         for compiled in (True, False):
-            saved = detr_json._jsonrows
-            if not compiled:
-                detr_json._jsonrows = None  # type: ignore[assignment]
-            try:
+            with json_reader(compiled):
                 parser = detr_json.create()
                 recs = parser.feed(Lines([b"\n".join(mutated)]))
-            finally:
-                detr_json._jsonrows = saved
             results.append((repr(recs), parser.skipped))
         assert results[0] == results[1]

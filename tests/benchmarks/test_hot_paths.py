@@ -17,10 +17,10 @@ from typing import Any
 import numpy as np
 import pytest
 from conftest import gen_logs
+from plain import json_reader
 
 from detr_watch import analysis, formats
 from detr_watch.commands.common import load
-from detr_watch.formats import detr_json
 from detr_watch.formats.numbers import decimals, digit_runs
 from detr_watch.pipeline import Source
 from detr_watch.store import SeriesStore
@@ -84,12 +84,8 @@ def test_parse_logtxt_text_as_the_tailer_hands_it(benchmark: Any, logtxt_lines: 
 
 def test_parse_logtxt_lines_without_the_compiled_reader(benchmark: Any, logtxt_lines: list[bytes]) -> None:
     """The JSON path alone (orjson, or json for NaN lines), for comparison."""
-    saved = detr_json._jsonrows
-    detr_json._jsonrows = None  # type: ignore[assignment]
-    try:
+    with json_reader(compiled=False):
         blocks = benchmark(lambda: formats.feed_blocks(formats.create("detr-json"), logtxt_lines))
-    finally:
-        detr_json._jsonrows = saved
     assert sum(len(b) for b in blocks) == 1000
 
 
