@@ -168,8 +168,9 @@ read_number(const char **pp, const char *end, double *out)
             return 0;
         long x = 0;
         while (p < end && *p >= '0' && *p <= '9') {
-            if (x < 100000)
-                x = x * 10 + (*p - '0');
+            if (x >= 100000)
+                return 0; /* far beyond any double (leading zeros cannot bring it back here) */
+            x = x * 10 + (*p - '0');
             p++;
         }
         e10 += eneg ? -x : x;
@@ -219,14 +220,25 @@ read_line(const char *p, Py_ssize_t len, const char **piece, const Py_ssize_t *p
     }
 }
 
+/* Whether one of these numbers of the row is -1 (a COCO statistic with no objects of its size). */
+static inline int
+has_minus_one(const double *row, const Py_ssize_t *at, Py_ssize_t n)
+{
+    for (Py_ssize_t k = 0; k < n; k++)
+        if (row[at[k]] == -1.0)
+            return 1;
+    return 0;
+}
+
 PyDoc_STRVAR(rows_doc,
-             "rows(source, start, pieces, out, stop=None) -> (count, next)\n\n"
+             "rows(source, start, pieces, out, stop=None, minus_one=()) -> (count, next)\n\n"
              "Read lines into the rows of `out` (a writable buffer of C doubles, len(pieces) - 1 a\n"
              "row) while each line is exactly pieces[0], a number, pieces[1], ..., a number,\n"
              "pieces[-1]. `source` is a list of lines (bytes), read from index `start`, or one bytes\n"
              "text of lines separated by newlines (the last one without), read from byte `start`.\n"
              "Stops at the first line that is not, at the end of the source, before a line that\n"
-             "starts at or after `stop` (an index or a byte) or when `out` is full.\n"
+             "starts at or after `stop` (an index or a byte), before a line whose numbers at the\n"
+             "places `minus_one` holds include a -1, or when `out` is full.\n"
              "Returns how many lines it read and where the next line starts (its index, or its byte:\n"
              "len(source) + 1 once the text's last line is read).");
 
@@ -249,9 +261,10 @@ get_pieces(PyObject *pieces, const char **piece, Py_ssize_t *plen)
 static PyObject *
 rows(PyObject *self, PyObject *args)
 {
-    PyObject *source, *pieces, *outobj;
+    PyObject *source, *pieces, *outobj, *minus = NULL;
     Py_ssize_t start, stop = PY_SSIZE_T_MAX;
-    if (!PyArg_ParseTuple(args, "OnO!O|n", &source, &start, &PyTuple_Type, &pieces, &outobj, &stop))
+    if (!PyArg_ParseTuple(args, "OnO!O|nO!", &source, &start, &PyTuple_Type, &pieces, &outobj, &stop,
+                          &PyTuple_Type, &minus))
         return NULL;
     Py_ssize_t npieces = PyTuple_GET_SIZE(pieces);
     if (npieces < 2) {
@@ -277,7 +290,7 @@ rows(PyObject *self, PyObject *args)
         return NULL;
     }
     const char **piece = NULL;
-    Py_ssize_t *plen = NULL;
+    Py_ssize_t *plen = NULL, *minus_at = NULL, nminus = 0;
     Py_ssize_t done = 0, next = start;
     if (out.itemsize != (Py_ssize_t)sizeof(double) || out.format == NULL || strcmp(out.format, "d") != 0) {
         PyErr_SetString(PyExc_TypeError, "out: a buffer of C doubles");
@@ -291,6 +304,24 @@ rows(PyObject *self, PyObject *args)
     }
     if (!get_pieces(pieces, piece, plen))
         goto finally;
+    nminus = minus ? PyTuple_GET_SIZE(minus) : 0;
+    if (nminus) {
+        minus_at = PyMem_Malloc((size_t)nminus * sizeof(Py_ssize_t));
+        if (minus_at == NULL) {
+            PyErr_NoMemory();
+            goto finally;
+        }
+        for (Py_ssize_t k = 0; k < nminus; k++) {
+            Py_ssize_t at = PyLong_AsSsize_t(PyTuple_GET_ITEM(minus, k));
+            if (at == -1 && PyErr_Occurred())
+                goto finally;
+            if (at < 0 || at >= slots) {
+                PyErr_SetString(PyExc_ValueError, "minus_one: numbers' places, 0 to len(pieces) - 2");
+                goto finally;
+            }
+            minus_at[k] = at;
+        }
+    }
     Py_ssize_t capacity = out.len / (slots * (Py_ssize_t)sizeof(double));
     double *row = (double *)out.buf;
     if (text) {
@@ -307,7 +338,7 @@ rows(PyObject *self, PyObject *args)
             const char *line = base + next;
             const char *nl = memchr(line, '\n', (size_t)(size - next));
             Py_ssize_t len = nl ? nl - line : size - next;
-            if (!read_line(line, len, piece, plen, slots, row))
+            if (!read_line(line, len, piece, plen, slots, row) || has_minus_one(row, minus_at, nminus))
                 break;
             next += len + 1;
             row += slots;
@@ -323,7 +354,8 @@ rows(PyObject *self, PyObject *args)
         while (next < n && done < capacity) {
             PyObject *line = items[next];
             if (!PyBytes_Check(line) ||
-                !read_line(PyBytes_AS_STRING(line), PyBytes_GET_SIZE(line), piece, plen, slots, row))
+                !read_line(PyBytes_AS_STRING(line), PyBytes_GET_SIZE(line), piece, plen, slots, row) ||
+                has_minus_one(row, minus_at, nminus))
                 break;
             next++;
             row += slots;
@@ -333,6 +365,7 @@ rows(PyObject *self, PyObject *args)
 finally:
     PyMem_Free(piece);
     PyMem_Free(plen);
+    PyMem_Free(minus_at);
     PyBuffer_Release(&out);
     Py_DECREF(seq);
     if (PyErr_Occurred())

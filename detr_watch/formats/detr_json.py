@@ -61,6 +61,8 @@ _UNKNOWN: Any = object()
 _BULK_ROWS = 4096
 # A text of lines at least this long is read by two threads (`_read_rows`).
 _SPLIT_BYTES = 1 << 20
+# Lines of a shape the compiled reader may refuse before its plan is given up (`_plan`).
+_PLAN_TRIES = 8
 
 
 def _is_detr(obj: dict[str, Any]) -> bool:
@@ -214,17 +216,18 @@ class _Plan(NamedTuple):
 
     pieces: tuple[bytes, ...]  # the line is pieces[0] number pieces[1] ... number pieces[-1]
     columns: npt.NDArray[np.intp]  # the numbers that are `_Rows` columns, in that order
-    coco: npt.NDArray[np.intp]  # the numbers that are COCO series (a -1 there: another shape)
+    coco: tuple[int, ...]  # the numbers that are COCO series (a -1 there: the line has other series)
     epoch: Optional[int]  # the number that is `epoch`
+    shortest: int  # bytes of the shortest line it reads (a digit a number) and its newline
 
 
-def _plan(obj: dict[str, Any], shape: _Shape, line: bytes) -> Optional[_Plan]:
-    """How `_jsonrows` reads lines of `obj`'s shape, if it can and reads `line` exactly as it is.
+def _plan(obj: dict[str, Any], shape: _Shape) -> Optional[_Plan]:
+    """How `_jsonrows` reads lines of `obj`'s shape; None where it cannot.
 
     The text is what `json.dumps` writes (DETR's `json.dumps(log_stats)`): `{"key": value, ...}`
     with ", " and ": ". Only for shapes of numbers and COCO lists of numbers: a string (DINO's
-    `now_time`), a boolean or a null changes from line to line, so such lines take the JSON path.
-    The plan is checked on `line`: it must read it, to the same values the JSON parser gave.
+    `now_time`), a boolean or a null changes from line to line, so such lines take the JSON path,
+    and so does a list anywhere else (under `epoch`, say, where the JSON path counts positions).
     """
     if _jsonrows is None or not shape.plain or shape.timed:
         return None
@@ -239,7 +242,13 @@ def _plan(obj: dict[str, Any], shape: _Shape, line: bytes) -> Optional[_Plan]:
         if kind is float or kind is int:
             pieces.append("".join(text))
             text = []
-        elif kind is list and value and _NUMBER.issuperset(map(type, value)):
+        elif (
+            kind is list
+            and value
+            and key not in _NOT_SERIES
+            and key.endswith(_COCO_SUFFIXES)
+            and _NUMBER.issuperset(map(type, value))
+        ):
             text.append("[")
             for j in range(len(value)):
                 pieces.append("".join(text) + (", " if j else ""))
@@ -256,13 +265,21 @@ def _plan(obj: dict[str, Any], shape: _Shape, line: bytes) -> Optional[_Plan]:
         if key not in _NOT_SERIES and type(value) is not list
     ]
     coco = [first[pos] + j for pos, _, used in shape.coco for j in range(used)]
-    plan = _Plan(
-        tuple(p.encode("ascii") for p in pieces),
+    encoded = tuple(p.encode("ascii") for p in pieces)
+    return _Plan(
+        encoded,
         np.array(scalars + coco, dtype=np.intp),
-        np.array(coco, dtype=np.intp),
+        tuple(coco),
         None if shape.epoch is None else first[shape.epoch],
+        sum(map(len, encoded)) + len(encoded),
     )
-    row = np.empty((1, len(pieces) - 1))
+
+
+def _reads_as_python(plan: _Plan, shape: _Shape, obj: dict[str, Any], line: bytes) -> Optional[bool]:
+    """Whether `_jsonrows` reads `line` (whose object is `obj`) to the values the JSON path gives;
+    None when it does not read it (a number it leaves to Python, a NUL before it, ...)."""
+    assert _jsonrows is not None
+    row = np.empty((1, len(plan.pieces) - 1))
     if _jsonrows.rows([line], 0, plan.pieces, row)[0] != 1:
         return None
     values = list(obj.values())
@@ -272,11 +289,8 @@ def _plan(obj: dict[str, Any], shape: _Shape, line: bytes) -> Optional[_Plan]:
         dtype=np.float64,
     )
     got = row[0, plan.columns]
-    if not (
-        np.array_equal(got, expected, equal_nan=True) and (np.signbit(got) == np.signbit(expected)).all()
-    ):
-        return None  # never seen: a line `_jsonrows` reads otherwise than the JSON parser
-    return plan
+    same_signs = bool((np.signbit(got) == np.signbit(expected)).all())
+    return same_signs and bool(np.array_equal(got, expected, equal_nan=True))
 
 
 class _Rows:
@@ -324,77 +338,68 @@ class _Rows:
             self.times.append(_wall_time(obj))
         return True
 
-    def add_many(self, source: Any, start: int, plan: _Plan) -> int:
+    def add_many(self, source: Any, start: int, plan: _Plan, split: bool = True) -> int:
         """Append rows for the lines from `start` read by `_jsonrows` while they fit the plan.
 
         `source` and `start`, and the answer (where the next line starts), as `_jsonrows.rows`
         takes and gives them: a list of lines and an index, or a text and a byte position. Stops
         before a line of another layout, a number it does not convert exactly, or a COCO series
-        holding -1 (the line then has other series): the JSON parser takes that line.
+        holding -1 (the line then has other series): the JSON parser takes that line. `split`:
+        a long text may be read by two threads (in the first read of this call only).
         """
-        text = type(source) is bytes
-        end = len(source) + 1 if text else len(source)  # `start` once the last line is read
-        while True:
-            got, after = _read_rows(source, start, plan)
+        end = len(source) + 1 if type(source) is bytes else len(source)  # `start` after the last line
+        while start < end:
+            got, after = _read_rows(source, start, plan, split)
+            split = False  # once: both halves of a clean text are read at once (each has room)
             n = len(got)
-            cut = False  # before a row with a -1 in a COCO series
-            if plan.coco.size and n:
-                missing = (got[:, plan.coco] == -1.0).any(axis=1)
-                if missing.any():
-                    n, cut = int(np.argmax(missing)), True
-                    got = got[:n]
-                    after = _line_start(source, start, n) if text else start + n
-            if n:
-                self.values.frombytes(got[:, plan.columns].tobytes())
-                self.lines.extend([None] * n)  # no boolean can be in a line `_jsonrows` read
-                if plan.epoch is not None:
-                    self.epochs.extend(got[:, plan.epoch].tolist())
-            if not n or cut or after >= end:
-                return after  # (after a line it did not read, the next call reads none)
+            if not n:
+                break
+            self.values.frombytes(got[:, plan.columns].tobytes())
+            self.lines.extend([None] * n)  # no boolean can be in a line `_jsonrows` read
+            if plan.epoch is not None:
+                self.epochs.extend(got[:, plan.epoch].tolist())
             start = after
+        return start
 
 
-def _read_rows(source: Any, start: int, plan: _Plan) -> tuple[npt.NDArray[np.float64], int]:
-    """Up to `_BULK_ROWS` rows `_jsonrows` reads from `start`, and where the next line starts.
+def _read_rows(source: Any, start: int, plan: _Plan, split: bool) -> tuple[npt.NDArray[np.float64], int]:
+    """Rows `_jsonrows` reads from `start` (a batch), and where the next line starts.
 
-    A long text is read by two threads at once, one from its middle (the reader lets go of the
-    GIL): if the first stops before the middle, what the other read is dropped.
+    With `split`, a long text is read by two threads at once, one from its middle (the reader lets
+    go of the GIL), each with room for every line its half can hold: if the first stops before the
+    middle, what the other read is dropped (so a caller splits a text only until that happens).
     """
     assert _jsonrows is not None
     slots = len(plan.pieces) - 1
-    text = type(source) is bytes
-    room = _BULK_ROWS if text else min(len(source) - start, _BULK_ROWS)
-    first = np.empty((room, slots))
-    middle = source.find(b"\n", start + (len(source) - start) // 2) + 1 if text else 0
-    if len(source) - start < _SPLIT_BYTES or middle <= 0:
-        n, after = _jsonrows.rows(source, start, plan.pieces, first)
+    if type(source) is not bytes:
+        first = np.empty((min(len(source) - start, _BULK_ROWS), slots))
+        n, after = _jsonrows.rows(source, start, plan.pieces, first, len(source), plan.coco)
         return first[:n], after
-    second = np.empty((room, slots))
+    middle = source.find(b"\n", start + (len(source) - start) // 2) + 1
+    if not split or len(source) - start < _SPLIT_BYTES or middle <= 0:
+        first = np.empty((_BULK_ROWS, slots))
+        n, after = _jsonrows.rows(source, start, plan.pieces, first, len(source) + 1, plan.coco)
+        return first[:n], after
+    first = np.empty(((middle - start) // plan.shortest + 1, slots))
+    second = np.empty(((len(source) + 1 - middle) // plan.shortest + 1, slots))
     later: list[tuple[int, int]] = []
 
     def read_second_half() -> None:
         try:
-            later.append(_jsonrows.rows(source, middle, plan.pieces, second))
+            later.append(_jsonrows.rows(source, middle, plan.pieces, second, len(source) + 1, plan.coco))
         except Exception:  # noqa: BLE001 - (MemoryError) the first thread's reading stands alone
             pass
 
     worker = threading.Thread(target=read_second_half, name="detr-json rows", daemon=True)
     worker.start()
     try:
-        n, after = _jsonrows.rows(source, start, plan.pieces, first, middle)
+        n, after = _jsonrows.rows(source, start, plan.pieces, first, middle, plan.coco)
     finally:
         worker.join()
     if after != middle or not later:
         return first[:n], after
     m, after = later[0]
     return np.concatenate((first[:n], second[:m])), after
-
-
-def _line_start(text: bytes, start: int, n: int) -> int:
-    """Where the line `n` lines after the one starting at `start` starts."""
-    for _ in range(n):
-        start = text.index(b"\n", start) + 1
-    return start
 
 
 class DetrJsonParser:
@@ -406,7 +411,9 @@ class DetrJsonParser:
         self._step: Optional[float] = None
         self._seen = False
         self._shapes: dict[tuple[str, ...], Optional[_Shape]] = {}
-        self._plans: dict[int, tuple[_Shape, Optional[_Plan]]] = {}  # by id of the shape
+        # By id of the shape: its plan, and how many of its lines `_jsonrows` refused to check it on
+        # (-1 once it read one as the JSON path does).
+        self._plans: dict[int, tuple[_Shape, Optional[_Plan], int]] = {}
         # Whether a step was the line's position (no `epoch`): reading from the middle of a file
         # then needs `continue_from`.
         self.positional = False
@@ -436,6 +443,7 @@ class DetrJsonParser:
             text = type(source) is bytes  # a text of lines, or a list of lines
             stop = len(source) + 1 if text else len(source)  # a text ends with a line (maybe empty)
             i = 0
+            split = True  # two threads may read this text: once, if a line stops them before its end
             while i < stop:
                 if text:
                     nl = source.find(b"\n", i)
@@ -479,7 +487,8 @@ class DetrJsonParser:
                     if _jsonrows is not None and i < stop:
                         plan = self._plan(shape, obj, line)
                         if plan is not None:  # the lines after it, as long as they are alike
-                            i = rows.add_many(source, i, plan)
+                            i = rows.add_many(source, i, plan, split)
+                            split = split and i >= stop
                     continue
                 record = self._record(obj, close=rows, out=out)
                 if record is None:
@@ -494,13 +503,29 @@ class DetrJsonParser:
         return out
 
     def _plan(self, shape: _Shape, obj: dict[str, Any], line: bytes) -> Optional[_Plan]:
-        """The plan for lines of `shape` (made from `obj`, read from `line`), made once a shape."""
+        """The plan for lines of `shape` (`obj` is the object of `line`, one of them), once it has
+        read a line of the shape to the values the JSON path gave for it.
+
+        A line it does not read (a number it leaves to Python, a NUL before the text) says nothing
+        of the plan: the next lines are tried, up to `_PLAN_TRIES`, before the shape is given up.
+        """
         known = self._plans.get(id(shape))
         if known is None or known[0] is not shape:
             if len(self._plans) >= _SHAPE_LIMIT:
                 self._plans.clear()
-            known = self._plans[id(shape)] = (shape, _plan(obj, shape, line))
-        return known[1]
+            known = self._plans[id(shape)] = (shape, _plan(obj, shape), 0)
+        _, plan, refused = known
+        if plan is None or refused < 0:
+            return plan
+        same = _reads_as_python(plan, shape, obj, line)
+        if same is None and refused + 1 < _PLAN_TRIES:
+            self._plans[id(shape)] = (shape, plan, refused + 1)
+            return None
+        if not same:  # (False: never seen, a line it reads otherwise than the JSON path)
+            self._plans[id(shape)] = (shape, None, 0)
+            return None
+        self._plans[id(shape)] = (shape, plan, -1)
+        return plan
 
     def continue_from(self, lines_before: int) -> None:
         """Read on as if `lines_before` records without an `epoch` had come first."""
