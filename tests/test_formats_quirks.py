@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import time
 
@@ -316,3 +317,15 @@ def test_mmdet_lines_that_are_not_records_are_skipped() -> None:
     parser = formats.create("mmdet-json")
     assert parser.feed([b'{"name": "x"}', b'{"mode": "train", "loss": 1}', b"oops", b"", b"[]"]) == []
     assert parser.skipped == 4 and parser.recognised  # `mode` alone says mmdet
+
+
+def test_console_output_in_dockers_json_lines_is_still_detected() -> None:
+    # Docker's json-file log driver wraps each console line in a JSON object; detr-stdout's sniff
+    # passes over JSON lines (log.txt) only when they hold no "eta:" (a review found them lost).
+    line = (
+        b'{"log":"Epoch: [0]  [   0/7393]  eta: 1 day, 2:03:04  lr: 0.000100  class_error: 76.19  '
+        b'loss: 32.3 (32.3)  time: 12.6 (12.6)  data: 0.5 (0.5)  max mem: 5000\\n","stream":"stdout"}'
+    )
+    assert formats.detect([line]) == "detr-stdout"
+    log_txt = json.dumps({"train_loss": 1.0, "epoch": 0}).encode()
+    assert formats.detect([log_txt]) == "detr-json"

@@ -105,7 +105,9 @@ def sniff(lines: Sequence[bytes]) -> int:
         if line[:1].isspace():  # an indented example in a README or a docstring is not a log
             prev = line
             continue
-        if line[:2] == b'{"':  # a JSON object (a log.txt line): the searches below cost 4 KB each
+        if line[:2] == b'{"' and b"eta:" not in line:
+            # A JSON object: a log.txt line (one search, not the four below, of its 4 KB), unless it
+            # wraps console output (Docker's json-file logs: {"log":"Epoch: [0] ... eta: ..."}).
             prev = line
             continue
         if b"Epoch: [" in line and b"eta:" in line and _TRAIN.search(line):
