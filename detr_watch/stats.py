@@ -788,11 +788,13 @@ def ranks(values: npt.ArrayLike) -> FloatArray:
 def spearman(a: npt.ArrayLike, b: npt.ArrayLike, b_ranks: Optional[FloatArray] = None) -> float:
     """Spearman's rho over the pairs where both are finite: Pearson's r of their ranks.
 
-    `b_ranks` is `ranks(b)` when the caller has it, for a and b finite (one b against several a).
+    `b_ranks` is `ranks(b)` when the caller has it (one b against several a); used when a and b
+    are finite throughout (else the pairs are chosen first and ranked again).
     """
     if b_ranks is not None:
         xs = _as_float(a)
-        return _NAN if xs.shape[0] < MIN_CORRELATION_POINTS else pearson(ranks(xs), b_ranks)
+        if np.isfinite(xs).all() and np.isfinite(_as_float(b)).all():
+            return _NAN if xs.shape[0] < MIN_CORRELATION_POINTS else pearson(ranks(xs), b_ranks)
     xs, ys = finite_points(a, b)
     if xs.shape[0] < MIN_CORRELATION_POINTS:
         return _NAN

@@ -521,3 +521,12 @@ def test_many_history_stats_equal_the_separate_statistics(monkeypatch: pytest.Mo
         assert h.spike_steps is not None
         assert h.spike_steps.tolist() == stats.spike_steps(steps, values, goal).tolist()
     assert sum(h.spike_steps.shape[0] for h in got if h.spike_steps is not None) > 5
+
+
+def test_spearman_with_b_ranks_given_still_drops_non_finite_pairs() -> None:
+    # (found in review: with b's ranks given, a NaN in a was ranked instead of dropped)
+    a = [1.0, 2.0, float("nan"), 4.0, 5.0]
+    b = [2.0, 1.0, 3.0, 5.0, 4.0]
+    want = stats.spearman(a, b)
+    assert stats.spearman(a, b, stats.ranks(np.asarray(b))) == want
+    assert stats.spearman(b, a, stats.ranks(np.asarray(a))) == stats.spearman(b, a)
