@@ -159,10 +159,14 @@ def test_a_crash_inside_the_live_view_is_printed_after_the_terminal_is_restored(
     assert "hint: rerun with --traceback" in screen
 
 
-def big_log(path: Path, epochs: int) -> Path:
+def big_log(path: Path, epochs: int, timed: bool = False) -> Path:
+    """A log.txt of `epochs` lines; `timed` adds DINO's `now_time` string, which keeps every line on
+    the JSON path (the compiled reader reads a big tail in a few ms: a command would be done
+    before a signal could reach it)."""
     with open(path, "w", encoding="utf-8") as f:
         for e in range(epochs):
-            f.write(f'{{"train_loss": {1 + 1 / (e + 1)!r}, "train_class_error": 3.5, "epoch": {e}}}\n')
+            stamp = f', "now_time": "2023-10-17 18:{e // 60 % 60:02d}:{e % 60:02d}"' if timed else ""
+            f.write(f'{{"train_loss": {1 + 1 / (e + 1)!r}, "train_class_error": 3.5{stamp}, "epoch": {e}}}\n')
     return path
 
 
@@ -178,7 +182,7 @@ def has_open(pid: int, path: Path) -> bool:
     "command", [("summary",), ("summary", "--json"), ("--once",), ("export", "--csv", "-")]
 )
 def test_interrupted_one_shot_commands_exit_130(tmp_path: Path, command: tuple[str, ...]) -> None:
-    path = big_log(tmp_path / "log.txt", 300_000)
+    path = big_log(tmp_path / "log.txt", 300_000, timed=command == ("--once",))
     proc = subprocess.Popen(
         [sys.executable, "-m", "detr_watch", *command, str(path)],
         stdout=subprocess.PIPE,
