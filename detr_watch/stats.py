@@ -323,8 +323,12 @@ def trailing_median(values: npt.ArrayLike, window: int) -> FloatArray:
     return out
 
 
-def _trailing_medians(arrays: list[FloatArray], window: int) -> list[FloatArray]:
-    """`trailing_median(a, window)` of each array, the same floats, short arrays taken together.
+def _trailing_medians_by_group(
+    arrays: list[FloatArray], window: int
+) -> Iterator[tuple[list[int], list[FloatArray]]]:
+    """`trailing_median(a, window)` of each array, the same floats, short arrays taken together,
+    given as they are computed: (indices, their medians) of a batch of short arrays or of one long
+    one, so that a caller done with them holds one group at a time.
 
     The full windows of arrays shorter than `_BATCH_POINTS` go through one `_odd_window_medians`
     call on their concatenation, up to about `_BATCH_POINTS` values at a time: its medians are
@@ -332,18 +336,6 @@ def _trailing_medians(arrays: list[FloatArray], window: int) -> list[FloatArray]
     windows that span two arrays are computed and overwritten. 103 series of 20k points: 34 ms
     instead of 48 ms (a call per array pays its setup and its last windows one by one).
     """
-    outs = [_NO_VALUES] * len(arrays)
-    for group, medians in _trailing_medians_by_group(arrays, window):
-        for i, m in zip(group, medians):
-            outs[i] = m
-    return outs
-
-
-def _trailing_medians_by_group(
-    arrays: list[FloatArray], window: int
-) -> Iterator[tuple[list[int], list[FloatArray]]]:
-    """`_trailing_medians`, given as they are computed: (indices, their medians) of a batch of short
-    arrays or of one long one, so that a caller done with them holds one group at a time."""
     if not (window % 2 and _NETWORK_MIN_WINDOW <= window <= _NETWORK_MAX_WINDOW):
         for i, a in enumerate(arrays):
             yield [i], [trailing_median(a, window)]
@@ -665,7 +657,7 @@ def many_history_stats(
     """`history_stats(steps, values, goal)` of each history, the same numbers.
 
     The trailing medians of the spike test are taken for all the histories together
-    (`_trailing_medians`), which is cheaper than one at a time when there are many short ones.
+    (`_trailing_medians_by_group`), which is cheaper than one at a time when there are many short ones.
     """
     points = [finite_points(steps, values) for steps, values, _ in histories]
     first = SPIKE_MIN_HISTORY - 1
