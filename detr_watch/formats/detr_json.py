@@ -402,6 +402,72 @@ def _read_rows(source: Any, start: int, plan: _Plan, split: bool) -> tuple[npt.N
     return np.concatenate((first[:n], second[:m])), after
 
 
+class _Feed:
+    """One `DetrJsonParser.feed_blocks` call: the blocks so far, the rows of the current shape
+    being collected, and the records of lines read without a plan since."""
+
+    def __init__(self, parser: DetrJsonParser) -> None:
+        self.parser = parser
+        self.out: list[Block] = []
+        self.rows: Optional[_Rows] = None
+        self.slow: list[Record] = []
+        self.keys: tuple[str, ...] = ()  # of the last object, and its shape
+        self.shape: Optional[_Shape] = None
+
+    def line(self, line: bytes, more: bool) -> Optional[_Plan]:
+        """Read one line through the JSON parser. When it joins `rows` and `more` lines follow,
+        the plan by which `_jsonrows` may read them (None when it has none)."""
+        p = self.parser
+        obj = json_object(line)
+        if obj is None:
+            if line.strip():
+                p.skipped += 1
+            return None
+        if not p._seen and _is_detr(obj):
+            p._seen = True
+        keys = tuple(obj)
+        if keys != self.keys:
+            shape = p._shapes.get(keys, _UNKNOWN)
+            if shape is _UNKNOWN:
+                if len(p._shapes) >= _SHAPE_LIMIT:
+                    p._shapes.clear()
+                shape = p._shapes[keys] = _shape(obj)
+            self.keys, self.shape = keys, shape
+        shape = self.shape
+        if shape is not None:
+            values = list(obj.values())
+            if not shape.plain and not shape.others_hold(values):
+                shape = self.shape = p._shapes[keys] = _shape(obj)  # a value changed its kind: plan again
+        if shape is not None:
+            if self.rows is None or self.rows.shape is not shape:
+                self._close_rows()
+                self.rows = _Rows(shape)
+            if self.rows.add(values, obj, line):
+                return p._plan(shape, obj, line) if more and _jsonrows is not None else None
+            if not shape.kinds_hold(values):
+                self.shape = p._shapes[keys] = _shape(obj)
+        record = p._record(obj, close=self.rows, out=self.out)
+        if record is None:
+            p.skipped += 1
+            return None
+        self.rows = None
+        self.slow.append(record)
+        return None
+
+    def _close_rows(self) -> None:
+        """The rows collected so far, and then the records read alone, into `out`."""
+        if self.rows is not None:
+            self.parser._close(self.rows, self.out)
+            self.rows = None
+        if self.slow:
+            self.out.extend(blocks.from_records(self.slow))
+            self.slow = []
+
+    def done(self) -> list[Block]:
+        self._close_rows()
+        return self.out
+
+
 class DetrJsonParser:
     name = NAME
 
@@ -431,11 +497,7 @@ class DetrJsonParser:
 
     def feed_blocks(self, lines: Sequence[bytes]) -> list[Block]:
         """The records of `lines` as blocks: lines with the same keys and value types in one."""
-        out: list[Block] = []
-        rows: Optional[_Rows] = None
-        slow: list[Record] = []
-        last_keys: tuple[str, ...] = ()
-        shape: Optional[_Shape] = None
+        feed = _Feed(self)
         # A `tail.Lines` is read as its texts (no `bytes` a line for lines `_jsonrows` reads).
         parts = getattr(lines, "parts", None) if _jsonrows is not None else None
         sources: list[Any] = parts if parts is not None else [lines if type(lines) is list else list(lines)]
@@ -451,56 +513,12 @@ class DetrJsonParser:
                     line, i = source[i:nl], nl + 1
                 else:
                     line, i = source[i], i + 1
-                obj = json_object(line)
-                if obj is None:
-                    if line.strip():
-                        self.skipped += 1
-                    continue
-                if not self._seen and _is_detr(obj):
-                    self._seen = True
-                keys = tuple(obj)
-                if keys != last_keys:
-                    shape = self._shapes.get(keys, _UNKNOWN)
-                    if shape is _UNKNOWN:
-                        if len(self._shapes) >= _SHAPE_LIMIT:
-                            self._shapes.clear()
-                        shape = self._shapes[keys] = _shape(obj)
-                    last_keys = keys
-                fits = False
-                if shape is not None:
-                    values = list(obj.values())
-                    if not shape.plain and not shape.others_hold(values):
-                        shape = self._shapes[keys] = _shape(obj)  # a value changed its kind: plan again
-                    if shape is not None:
-                        if rows is None or rows.shape is not shape:
-                            if rows is not None:
-                                self._close(rows, out)
-                            if slow:
-                                out.extend(blocks.from_records(slow))
-                                slow = []
-                            rows = _Rows(shape)
-                        fits = rows.add(values, obj, line)
-                        if not fits and not shape.kinds_hold(values):
-                            shape = self._shapes[keys] = _shape(obj)
-                if fits:
-                    assert rows is not None and shape is not None
-                    if _jsonrows is not None and i < stop:
-                        plan = self._plan(shape, obj, line)
-                        if plan is not None:  # the lines after it, as long as they are alike
-                            i = rows.add_many(source, i, plan, split)
-                            split = split and i >= stop
-                    continue
-                record = self._record(obj, close=rows, out=out)
-                if record is None:
-                    self.skipped += 1
-                    continue
-                rows = None
-                slow.append(record)
-        if rows is not None:
-            self._close(rows, out)
-        if slow:
-            out.extend(blocks.from_records(slow))
-        return out
+                plan = feed.line(line, more=i < stop)
+                if plan is not None:  # the lines after it, as long as they are alike
+                    assert feed.rows is not None
+                    i = feed.rows.add_many(source, i, plan, split)
+                    split = split and i >= stop
+        return feed.done()
 
     def _plan(self, shape: _Shape, obj: dict[str, Any], line: bytes) -> Optional[_Plan]:
         """The plan for lines of `shape` (`obj` is the object of `line`, one of them), once it has
