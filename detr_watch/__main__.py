@@ -1,5 +1,3 @@
-import sys
+from detr_watch.cli import script
 
-from detr_watch.cli import main
-
-sys.exit(main())
+script()

@@ -246,3 +246,52 @@ def test_a_reader_that_goes_away_is_no_error(tmp_path: Path, command: tuple[str,
             proc.wait()
     print(repr(err))
     assert code == 0 and err == ""
+
+
+def run_script(tmp_path: Path, before: str, argv: list[str]) -> subprocess.CompletedProcess[str]:
+    """`detr_watch.cli.script()` (the console script's entry) after `before`, in a new interpreter."""
+    code = textwrap.dedent(before) + f"\nimport sys\nsys.argv = {['detr-watch', *argv]!r}\n"
+    code += "from detr_watch.cli import script\nscript()\n"
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=WAIT, cwd=tmp_path
+    )
+
+
+# The console script skips the interpreter's teardown (40-50 ms) once the command is done: these
+# say what it still does (exit code, output, exit handlers, waiting for threads) and that the
+# teardown is indeed skipped.
+TEARDOWN = """
+import sys
+class Teardown:
+    def __del__(self):
+        sys.stderr.write("teardown ran\\n")
+kept = Teardown()
+"""
+
+
+def test_the_script_leaves_without_the_teardown_and_keeps_output_and_code(log: Path, tmp_path: Path) -> None:
+    done = run_script(tmp_path, TEARDOWN, ["summary", "--json", str(log)])
+    assert done.returncode == 0 and done.stderr == ""
+    assert json.loads(done.stdout)["records"] == 3  # all of it, flushed
+    done = run_script(tmp_path, TEARDOWN, ["summary", str(tmp_path / "missing.txt")])
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.startswith("error: ") and "teardown ran" not in done.stderr
+
+
+def test_the_script_runs_exit_handlers_and_waits_for_threads(log: Path, tmp_path: Path) -> None:
+    handler = """
+    import atexit, sys
+    atexit.register(lambda: sys.stdout.write("handler ran\\n"))
+    """
+    done = run_script(tmp_path, handler, ["summary", "--json", str(log)])
+    assert done.returncode == 0 and done.stdout.endswith("}\nhandler ran\n")
+    thread = """
+    import sys, threading, time
+    def late():
+        time.sleep(0.3)
+        sys.stdout.write("thread done\\n")
+    threading.Thread(target=late).start()
+    """
+    done = run_script(tmp_path, TEARDOWN + textwrap.dedent(thread), ["--version"])
+    assert done.returncode == 0 and done.stdout.endswith("thread done\n")
+    assert "teardown ran" in done.stderr  # a normal exit then, which waits for the thread
