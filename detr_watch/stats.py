@@ -765,16 +765,50 @@ def ranks(values: npt.ArrayLike) -> FloatArray:
     out = np.empty(n)
     if n == 0:
         return out
-    # Ties share one rank, so their order within the sort does not matter: numpy's default sort
-    # (vectorized, 2.8x the speed of the stable one at 20k points) gives the same ranks. NaN is the
-    # exception (each NaN is its own group, ranked by position): then the stable sort.
-    order = np.argsort(ys, kind="stable" if np.isnan(ys).any() else None)
-    sorted_ys = ys[order]
+    # Ties share one rank, so their order within the sort does not matter: any order that sorts the
+    # values gives the same ranks. NaN is the exception (each NaN is its own group, ranked by
+    # position): then the stable sort.
+    order = _packed_order(ys) if np.isfinite(ys).all() else None
+    if order is not None:
+        sorted_ys = ys[order]
+        if np.any(sorted_ys[1:] < sorted_ys[:-1]):
+            order = None
+    if order is None:
+        order = np.argsort(ys, kind="stable" if np.isnan(ys).any() else None)
+        sorted_ys = ys[order]
     # tie groups are runs of equal sorted values (NaN != NaN: each NaN is a group of its own)
-    starts = np.flatnonzero(np.r_[True, sorted_ys[1:] != sorted_ys[:-1]])
-    ends = np.r_[starts[1:], n]
+    new_value = np.empty(n, dtype=bool)
+    new_value[0] = True
+    np.not_equal(sorted_ys[1:], sorted_ys[:-1], out=new_value[1:])
+    if new_value.all():  # no ties: the group [i, i + 1) has the rank (i + 1 + i + 1) / 2 = i + 1
+        out[order] = np.arange(1.0, n + 1.0)
+        return out
+    starts = np.flatnonzero(new_value)
+    ends = np.empty_like(starts)
+    ends[:-1] = starts[1:]
+    ends[-1] = n
     out[order] = np.repeat((starts + 1 + ends) / 2.0, ends - starts)
     return out
+
+
+def _packed_order(ys: FloatArray) -> IntArray:
+    """The order of ys (finite, not empty) by sorting floats, nearly: the caller checks it.
+
+    np.argsort is not vectorized on AVX2 but np.sort is (20k values: 0.81 ms and 0.29 ms), so the
+    lowest bits of each value are replaced by its index, the floats sorted, and the indices read
+    back from the low bits. Dropping low bits keeps the order of the floats (the bit patterns order
+    them by magnitude on either side of 0) except among values that agree in all their other bits,
+    which come out in the order of their indices: hence the check (distinct losses pass it).
+    """
+    n = ys.shape[0]
+    bits = max(1, (n - 1).bit_length())
+    mask = (1 << bits) - 1
+    packed: IntArray = ys.view(np.int64) & ~mask
+    packed |= np.arange(n, dtype=np.int64)
+    keys = packed.view(np.float64)  # the exponent bits are kept: still finite
+    keys.sort()
+    packed &= mask
+    return packed
 
 
 def spearman(a: npt.ArrayLike, b: npt.ArrayLike, b_ranks: Optional[FloatArray] = None) -> float:

@@ -353,6 +353,21 @@ def test_ranks_equal_the_definition_on_random_ties(with_nan: bool) -> None:
         assert stats.ranks(values).tolist() == expected, (n, with_nan)
 
 
+def test_ranks_of_values_that_differ_only_in_their_lowest_bits() -> None:
+    """The fast order drops the low bits that hold the indices: such values must still rank right."""
+    up, down = np.nextafter(1.0, 2.0), np.nextafter(-1.0, -2.0)
+    assert stats.ranks([up, 1.0]).tolist() == [2.0, 1.0]
+    assert stats.ranks([1.0, up]).tolist() == [1.0, 2.0]
+    assert stats.ranks([-1.0, down]).tolist() == [2.0, 1.0]
+    assert stats.ranks([down, -1.0]).tolist() == [1.0, 2.0]
+    rng = np.random.default_rng(11)
+    for sign in (1.0, -1.0):
+        ulps = rng.integers(0, 64, 300)
+        values = sign * (1.0 + ulps * np.finfo(np.float64).eps)
+        expected = [float(np.sum(values < v) + (np.sum(values == v) + 1) / 2.0) for v in values.tolist()]
+        assert stats.ranks(values).tolist() == expected, sign
+
+
 def test_match_steps_same_disjoint_and_empty() -> None:
     xs, a, b = stats.match_steps([0.0, 1.0, 2.0], [1.0, 2.0, 3.0], [0.0, 1.0, 2.0], [4.0, 5.0, 6.0])
     assert xs.tolist() == [0.0, 1.0, 2.0] and a.tolist() == [1.0, 2.0, 3.0] and b.tolist() == [4.0, 5.0, 6.0]
