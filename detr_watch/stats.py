@@ -178,7 +178,10 @@ def plateau_index(
     return _plateau_index(_finite_only(_as_float(values)), goal, tol, min_points)
 
 
-def _plateau_index(ys: FloatArray, goal: str, tol: float, min_points: int) -> Optional[int]:
+def _plateau_index(
+    ys: FloatArray, goal: str, tol: float, min_points: int, records: Optional[IntArray] = None
+) -> Optional[int]:
+    """`plateau_index` of finite values; `records` is `_records(ys, goal)` when the caller has it."""
     n = ys.shape[0]
     if n == 0:
         return None
@@ -186,7 +189,7 @@ def _plateau_index(ys: FloatArray, goal: str, tol: float, min_points: int) -> Op
         # With tol >= 0 a gain is better than every value before it: earlier gains are references
         # it beat or worse, and a value that was no gain against some reference is worse than the
         # next gain against it. So only new records (of the running min or max) are candidates.
-        where = _records(ys, goal)
+        where = _records(ys, goal) if records is None else records
     else:
         where = np.arange(1, n)
     if where.shape[0] <= _FEW_CANDIDATES:
@@ -688,8 +691,10 @@ def _history_stats(
     if goal is None or n == 0:
         return HistoryStats(n, trend, _NAN, _NAN, _NAN, _NAN, None)
     _check_goal(goal)
-    i = int(np.argmin(ys) if goal == "min" else np.argmax(ys))
-    plateau = _plateau_index(ys, goal, PLATEAU_TOL, PLATEAU_MIN_POINTS)
+    records = _records(ys, goal)
+    # the first best value is the last record (a later equal one is none), or the first value
+    i = int(records[-1]) if records.shape[0] else 0
+    plateau = _plateau_index(ys, goal, PLATEAU_TOL, PLATEAU_MIN_POINTS, records)
     if medians is None:
         at: IntArray = np.empty(0, dtype=np.int64)
     else:

@@ -413,6 +413,19 @@ def test_history_stats_equals_the_separate_statistics() -> None:
     assert h.spike_steps.tolist() == stats.spike_steps(steps, values, "min").tolist()
 
 
+def test_history_stats_best_is_the_first_best_value() -> None:
+    """best and step_of_best are np.argmin's (np.argmax's): the first of equal best values."""
+    rng = np.random.default_rng(5)
+    cases = [[3.0, 1.0, 1.0, 2.0], [1.0, 2.0, 1.0], [0.0, -0.0, 1.0], [2.0, 2.0], [7.0]]
+    cases += [rng.integers(0, 6, n).astype(np.float64).tolist() for n in (5, 40, 300)]
+    for values in cases:
+        steps = np.arange(len(values)) * 10.0
+        for goal, pick in (("min", np.argmin), ("max", np.argmax)):
+            h = stats.history_stats(steps, values, goal)
+            i = int(pick(values))
+            assert (h.best, h.step_of_best) == (values[i], steps[i]), (goal, values)
+
+
 def test_history_stats_without_a_goal_or_points() -> None:
     h = stats.history_stats([0.0, 1.0, 2.0], [1.0, 2.0, 3.0], None)
     assert h.points == 3 and h.trend.slope == 1.0 and h.spike_steps is None and math.isnan(h.best)
