@@ -655,14 +655,19 @@ def history_stats(steps: npt.ArrayLike, values: npt.ArrayLike, goal: Optional[st
 
 
 def many_history_stats(
-    histories: Sequence[tuple[npt.ArrayLike, npt.ArrayLike, Optional[str]]],
+    histories: Sequence[tuple[npt.ArrayLike, npt.ArrayLike, Optional[str]]], finite: bool = False
 ) -> list[HistoryStats]:
     """`history_stats(steps, values, goal)` of each history, the same numbers.
 
-    The trailing medians of the spike test are taken for all the histories together
-    (`_trailing_medians_by_group`), which is cheaper than one at a time when there are many short ones.
+    With `finite`, each history is already its finite points (float arrays, as `finite_points`
+    gives them) and is not checked again. The trailing medians of the spike test are taken for all
+    the histories together (`_trailing_medians_by_group`), which is cheaper than one at a time when
+    there are many short ones.
     """
-    points = [finite_points(steps, values) for steps, values, _ in histories]
+    points = [
+        (_as_float(steps), _as_float(values)) if finite else finite_points(steps, values)
+        for steps, values, _ in histories
+    ]
     first = SPIKE_MIN_HISTORY - 1
     tested = [
         i

@@ -391,7 +391,7 @@ def _all_history_stats(h: _Histories, names: list[str]) -> dict[str, dict[str, A
     """`history_stats` of each named series, from the histories `h` keeps (`analysis` uses them
     again), all computed together by `stats.many_history_stats`."""
     goals = [goal(name) for name in names]
-    computed = stats.many_history_stats([(*h.arrays(name), g) for name, g in zip(names, goals)])
+    computed = stats.many_history_stats([(*h.arrays(name), g) for name, g in zip(names, goals)], finite=True)
     return {name: _history_entry(h.series[name], g, c) for name, g, c in zip(names, goals, computed)}
 
 
