@@ -282,6 +282,47 @@ def _records(ys: FloatArray, goal: str) -> IntArray:
     return out[out > 0]
 
 
+def _records_of_many(arrays: Sequence[FloatArray], goals: Sequence[str]) -> list[IntArray]:
+    """`_records(a, g)` of each array (none holds NaN) and its goal, searched together.
+
+    `_records`' blocks for all the arrays at once, each array a row (negated for "max": the same
+    comparisons) padded with +inf (never a record) to whole blocks: a dozen numpy calls for the
+    lot instead of a running minimum per array (102 series of 20k points: 1.5 ms instead of 9).
+    """
+    width = _RECORD_BLOCK
+    k = len(arrays)
+    blocks = max(1, -(-max(a.shape[0] for a in arrays) // width))
+    rows = np.empty((k, blocks * width))
+    for row, a, g in zip(rows, arrays, goals):
+        n = a.shape[0]
+        if g == "min":
+            row[:n] = a
+        else:
+            np.negative(a, out=row[:n])
+        row[n:] = math.inf
+    grid_view = rows.reshape(k, blocks, width)
+    heads = np.minimum.reduce(grid_view, axis=2)
+    before = np.minimum.accumulate(heads, axis=1)
+    # the blocks that hold a record: each row's first block, and those whose best beats all before
+    searched = np.empty((k, blocks), dtype=bool)
+    searched[:, 0] = True
+    np.less(heads[:, 1:], before[:, :-1], out=searched[:, 1:])
+    row_of, block_of = np.nonzero(searched)
+    grid = np.empty((row_of.shape[0], width + 1))
+    # each searched block led by the best value before it; a row's first block by +inf, so that its
+    # first value is a "record" at 0, dropped below
+    grid[:, 0] = np.where(block_of == 0, math.inf, before[row_of, block_of - 1])
+    grid[:, 1:] = grid_view[row_of, block_of]
+    best = np.minimum.accumulate(grid, axis=1)
+    hit_row, hit_col = np.nonzero(grid[:, 1:] < best[:, :-1])
+    where = block_of[hit_row] * width + hit_col
+    owner = row_of[hit_row]
+    keep = where > 0
+    where, owner = where[keep], owner[keep]
+    ends = np.cumsum(np.bincount(owner, minlength=k)).tolist()
+    return [where[a:b] for a, b in zip([0, *ends[:-1]], ends)]
+
+
 def _records_in_one_pass(ys: FloatArray, goal: str) -> IntArray:
     """`_records` over the whole array: the running best, and the values that beat it."""
     best = np.minimum.accumulate(ys) if goal == "min" else np.maximum.accumulate(ys)
@@ -674,29 +715,37 @@ def many_history_stats(
         for i, ((_, ys), (_, _, g)) in enumerate(zip(points, histories))
         if g is not None and ys.shape[0] > first
     ]
+    goals = [g for i in tested if (g := histories[i][2]) is not None]  # all of them
     out: list[Optional[HistoryStats]] = [None] * len(histories)
     # One group of medians at a time: all of them at once held 40 MB more at 300 MB of log.
     for group, medians in _trailing_medians_by_group([points[i][1] for i in tested], SPIKE_WINDOW):
-        for j, m in zip(group, medians):
+        records = _records_of_many([points[tested[j]][1] for j in group], [goals[j] for j in group])
+        for j, m, r in zip(group, medians, records):
             i = tested[j]
-            out[i] = _history_stats(*points[i], histories[i][2], m)
+            out[i] = _history_stats(*points[i], histories[i][2], m, r)
     return [
         h if h is not None else _history_stats(*points[i], histories[i][2], None) for i, h in enumerate(out)
     ]
 
 
 def _history_stats(
-    xs: FloatArray, ys: FloatArray, goal: Optional[str], medians: Optional[FloatArray]
+    xs: FloatArray,
+    ys: FloatArray,
+    goal: Optional[str],
+    medians: Optional[FloatArray],
+    records: Optional[IntArray] = None,
 ) -> HistoryStats:
     """`history_stats` of finite points, given the trailing medians of ys when it has more than
-    SPIKE_MIN_HISTORY - 1 values and a goal (they become the residuals)."""
+    SPIKE_MIN_HISTORY - 1 values and a goal (they become the residuals), and `_records(ys, goal)`
+    when the caller has them."""
     n = int(xs.shape[0])
     k = max(TREND_MIN_POINTS, math.ceil(TREND_FRACTION * n))
     trend = _fit(xs[-k:], ys[-k:])
     if goal is None or n == 0:
         return HistoryStats(n, trend, _NAN, _NAN, _NAN, _NAN, None)
     _check_goal(goal)
-    records = _records(ys, goal)
+    if records is None:
+        records = _records(ys, goal)
     # the first best value is the last record (a later equal one is none), or the first value
     i = int(records[-1]) if records.shape[0] else 0
     plateau = _plateau_index(ys, goal, PLATEAU_TOL, PLATEAU_MIN_POINTS, records)

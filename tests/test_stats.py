@@ -493,6 +493,27 @@ def test_records_by_block_equal_one_pass(
         assert stats._records_in_one_pass(values, goal).tolist() == expected
 
 
+def test_records_of_many_arrays_equal_one_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Arrays of different lengths (padded to whole blocks), both goals in one call, ties and -0.0,
+    records in the first block, in later ones and in none."""
+    monkeypatch.setattr(stats, "_RECORD_BLOCK", 8)
+    rng = np.random.default_rng(12)
+    arrays = [np.array([3.0]), np.array([2.0, 2.0, 1.0]), np.full(40, 1.0), np.arange(30.0), -np.arange(30.0)]
+    for n in (7, 8, 9, 17, 64, 100):
+        arrays.append(np.round(5.0 / (1.0 + np.arange(n) / 10.0) + rng.normal(0.0, 0.3, n), 1))
+        ties = rng.integers(-2, 3, n).astype(np.float64)
+        ties[rng.random(n) < 0.3] = -0.0
+        arrays.append(ties)
+    for trial in range(20):
+        picked = [arrays[i] for i in rng.choice(len(arrays), rng.integers(1, 6), replace=False)]
+        goals = [str(g) for g in rng.choice(["min", "max"], len(picked))]
+        got = stats._records_of_many(picked, goals)
+        assert len(got) == len(picked)
+        for values, goal, records in zip(picked, goals, got):
+            expected = [i for i in range(1, values.shape[0]) if _beats(values[i], values[:i], goal)]
+            assert records.tolist() == expected, (trial, goal, values.tolist())
+
+
 def _beats(value: float, before: np.ndarray, goal: str) -> bool:
     return bool(value < before.min()) if goal == "min" else bool(value > before.max())
 
