@@ -1,7 +1,10 @@
-"""The one compiled part: detr_watch._jsonrows, a reader of log.txt lines (see its C file).
+"""The compiled parts, each in one C file that says what it does:
 
-Optional: where it cannot be built (no C compiler), the install goes on without it and
-detr-watch reads log.txt with its JSON parser alone (same results, slower).
+- detr_watch._jsonrows, a reader of log.txt lines;
+- detr_watch._readblock, the tailer's read of complete lines without a copy.
+
+Optional: where they cannot be built (no C compiler), the install goes on without them and
+detr-watch reads with Python alone (same results, slower).
 """
 
 from setuptools import Extension, setup
@@ -12,6 +15,11 @@ setup(
             "detr_watch._jsonrows",
             sources=["detr_watch/_jsonrows.c"],
             optional=True,
-        )
+        ),
+        Extension(
+            "detr_watch._readblock",
+            sources=["detr_watch/_readblock.c"],
+            optional=True,
+        ),
     ]
 )

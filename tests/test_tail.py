@@ -5,6 +5,7 @@ import os
 import shutil
 import tempfile
 import tracemalloc
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from conftest import DATA, shared_log
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from detr_watch import tail
 from detr_watch.tail import Chunk, Lines, Tailer
 
 STDOUT_LOG = "detr_stdout_FarjadAhmed_default_mha_10ep.txt"
@@ -47,6 +49,20 @@ def read_all(tailer: Tailer, max_bytes: int | None = None) -> list[Chunk]:
 @pytest.fixture
 def log(tmp_path: Path) -> Path:
     return tmp_path / "log.txt"
+
+
+@pytest.fixture(scope="module", autouse=True, params=["compiled read", "python read"])
+def reads(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Every test here twice: with the compiled read of complete lines (`_readblock`) and without."""
+    saved = tail._readblock
+    if request.param == "python read":
+        tail._readblock = None  # type: ignore[assignment]
+    elif saved is None:
+        pytest.skip("detr_watch._readblock not built (no C compiler)")
+    try:
+        yield request.param
+    finally:
+        tail._readblock = saved
 
 
 @settings(max_examples=50, deadline=None)
@@ -396,3 +412,31 @@ def test_a_read_hands_over_the_text_it_read_uncut(log: Path) -> None:
     log.write_bytes(b"one\ntwo\nthr")
     (chunk,) = Tailer(log).read()
     assert isinstance(chunk.lines, Lines) and chunk.lines.parts == [b"one\ntwo"]
+
+
+@settings(max_examples=100, deadline=None)
+@given(data=st.data(), name=st.sampled_from([STDOUT_LOG, JSON_LOG]))
+def test_a_changed_byte_just_before_the_read_position_is_a_reset(data: st.DataObject, name: str) -> None:
+    # The rewrite check compares the 64 bytes before the read position (and the first 64): each
+    # way of reading must keep them as the file has them, whatever the reads and torn lines.
+    content = real_log(name)[:6000]
+    cuts = sorted(
+        set(data.draw(st.lists(st.integers(65, len(content)), min_size=1, max_size=8), label="cuts"))
+    )
+    read_size = data.draw(st.sampled_from([7, 40, 100, 1000, 4 << 20]), label="read_size")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "log.txt"
+        path.write_bytes(b"")
+        with Tailer(path, read_size=read_size) as tailer:
+            start = 0
+            for end in cuts:
+                append(path, content[start:end])
+                start = end
+                assert not any(c.reset for c in read_all(tailer))  # no change, no reset
+            back = data.draw(st.integers(1, 64), label="back")
+            changed = bytearray(content[:end])
+            changed[end - back] ^= 0x20  # same size, one byte differs
+            with open(path, "r+b") as f:  # in place: the same file
+                f.write(changed)
+            chunks = read_all(tailer)
+            assert chunks and chunks[0].reset, (end, back)
