@@ -31,6 +31,7 @@ import re
 from typing import Any, Optional
 
 import numpy as np
+import numpy.typing as npt
 
 from detr_watch import stats
 from detr_watch.analysis import stitch
@@ -52,10 +53,12 @@ def _num(x: float) -> Optional[float]:
     return float(x) if math.isfinite(x) else None
 
 
-def series_stats(s: SeriesData) -> dict[str, Any]:
-    """count/nonfinite/first/last/min/max/step_of_min/step_of_max over the finite values."""
+def series_stats(s: SeriesData, finite: Optional[npt.NDArray[np.bool_]] = None) -> dict[str, Any]:
+    """count/nonfinite/first/last/min/max/step_of_min/step_of_max over the finite values (`finite`
+    is np.isfinite(s.values) when the caller has it)."""
     values = s.values
-    finite = np.isfinite(values)
+    if finite is None:
+        finite = np.isfinite(values)
     count = int(np.count_nonzero(finite))
     out: dict[str, Any] = {"count": count, "nonfinite": int(values.shape[0] - count)}
     if count == 0:
@@ -95,9 +98,13 @@ def history_stats(s: SeriesData, starts: Optional[dict[int, float]] = None) -> d
     return _history_entry(s, g, stats.history_stats(steps, values, g))
 
 
-def _history_entry(s: SeriesData, g: Optional[str], h: stats.HistoryStats) -> dict[str, Any]:
-    """`history_stats` of s from the statistics of its history (g its goal)."""
-    finite = np.isfinite(s.values)
+def _history_entry(
+    s: SeriesData, g: Optional[str], h: stats.HistoryStats, finite: Optional[npt.NDArray[np.bool_]] = None
+) -> dict[str, Any]:
+    """`history_stats` of s from the statistics of its history (g its goal; `finite` as in
+    `series_stats`)."""
+    if finite is None:
+        finite = np.isfinite(s.values)
     first_bad = None if finite.all() else int(np.argmin(finite))  # argmin: the first False
     out: dict[str, Any] = {
         "goal": g,
@@ -137,7 +144,10 @@ class _Histories:
         got = self._cache.get(name)
         if got is None:
             s = self.series[name]
-            steps, values = history(s, run_starts(self.snapshot, s.axis))
+            if len(self.snapshot.runs) == 1:  # every point is of that run: nothing to stitch
+                steps, values = s.steps, s.values
+            else:
+                steps, values = history(s, run_starts(self.snapshot, s.axis))
             got = self._cache[name] = stats.finite_points(steps, values)
         return got
 
@@ -387,12 +397,18 @@ def aux_layers(h: _Histories, names: list[str]) -> dict[str, Any]:
     return out
 
 
-def _all_history_stats(h: _Histories, names: list[str]) -> dict[str, dict[str, Any]]:
-    """`history_stats` of each named series, from the histories `h` keeps (`analysis` uses them
-    again), all computed together by `stats.many_history_stats`."""
+def _all_series(h: _Histories, names: list[str]) -> dict[str, dict[str, Any]]:
+    """The entry of each named series: `series_stats`, `history_stats` and its axis, the history
+    statistics from the histories `h` keeps (`analysis` uses them again), all computed together by
+    `stats.many_history_stats`."""
     goals = [goal(name) for name in names]
     computed = stats.many_history_stats([(*h.arrays(name), g) for name, g in zip(names, goals)], finite=True)
-    return {name: _history_entry(h.series[name], g, c) for name, g, c in zip(names, goals, computed)}
+    out: dict[str, dict[str, Any]] = {}
+    for name, g, c in zip(names, goals, computed):
+        s = h.series[name]
+        finite = np.isfinite(s.values)
+        out[name] = {**series_stats(s, finite), **_history_entry(s, g, c, finite), "axis": s.axis}
+    return out
 
 
 def analysis(snapshot: Snapshot, histories: Optional[_Histories] = None) -> dict[str, Any]:
@@ -421,7 +437,7 @@ def analysis(snapshot: Snapshot, histories: Optional[_Histories] = None) -> dict
 def summarize(snapshot: Snapshot, path: str, fmt: str) -> dict[str, Any]:
     """The `summary --json` object (schema in the README)."""
     h = _Histories(snapshot)
-    added = _all_history_stats(h, sorted(snapshot.series))
+    entries = _all_series(h, sorted(snapshot.series))
     return {
         "path": path,
         "format": fmt,
@@ -431,9 +447,6 @@ def summarize(snapshot: Snapshot, path: str, fmt: str) -> dict[str, Any]:
             {"first_step": _num(r.first_step), "last_step": _num(r.last_step), "records": r.records}
             for r in snapshot.runs
         ],
-        "series": {
-            name: {**series_stats(s), **added[name], "axis": s.axis}
-            for name, s in sorted(snapshot.series.items())
-        },
+        "series": entries,
         "analysis": analysis(snapshot, h),
     }
