@@ -581,6 +581,11 @@ def robust_sd(residuals: npt.ArrayLike) -> float:
     r = _as_float(residuals)
     if r.shape[0] == 0 or np.isnan(r).any():
         return _NAN
+    return _robust_sd(r)
+
+
+def _robust_sd(r: FloatArray) -> float:
+    """`robust_sd` of a non-empty array without NaN."""
     center = _median_if_zero(r)
     if center is None:
         buf = r.copy()
@@ -650,10 +655,12 @@ def _spikes_from_medians(ys: FloatArray, resid: FloatArray, goal: str, k: float,
     else:
         np.subtract(resid, ys, out=resid)
     tested = resid[first:]
-    sd = robust_sd(tested)
+    # ys and its medians are finite: so are the residuals, or +-inf, never NaN
+    sd = _robust_sd(tested)
     if not sd > 0.0:
         return np.empty(0, dtype=np.int64)
-    out: IntArray = (np.flatnonzero(tested > k * sd) + first).astype(np.int64)
+    out: IntArray = np.flatnonzero(tested > k * sd).astype(np.int64, copy=False)
+    out += first
     return out
 
 
