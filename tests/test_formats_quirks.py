@@ -329,3 +329,7 @@ def test_console_output_in_dockers_json_lines_is_still_detected() -> None:
     assert formats.detect([line]) == "detr-stdout"
     log_txt = json.dumps({"train_loss": 1.0, "epoch": 0}).encode()
     assert formats.detect([log_txt]) == "detr-json"
+    # only the start of a JSON line is searched for it: a log.txt line that mentions one far in
+    # (a config string, say) stays a log.txt line
+    far = json.dumps({"train_loss": 1.0, "note": "x" * 600 + line.decode(), "epoch": 0}).encode()
+    assert formats.detect([log_txt, far]) == "detr-json"

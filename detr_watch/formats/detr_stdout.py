@@ -97,6 +97,10 @@ def _is_banner(line: bytes) -> bool:
     )
 
 
+# Where the "eta:" of a console line wrapped in a JSON object is (about 40 bytes in), with room.
+_WRAPPED_ETA = 512
+
+
 def sniff(lines: Sequence[bytes]) -> int:
     """Confidence 0-100 that these first lines are DETR console output."""
     score = 0
@@ -105,9 +109,10 @@ def sniff(lines: Sequence[bytes]) -> int:
         if line[:1].isspace():  # an indented example in a README or a docstring is not a log
             prev = line
             continue
-        if line[:2] == b'{"' and b"eta:" not in line:
-            # A JSON object: a log.txt line (one search, not the four below, of its 4 KB), unless it
-            # wraps console output (Docker's json-file logs: {"log":"Epoch: [0] ... eta: ..."}).
+        if line[:2] == b'{"' and line.find(b"eta:", 0, _WRAPPED_ETA) < 0:
+            # A JSON object: a log.txt line (a search of its start, not the four below of its 4 KB:
+            # 7.7 ms on a log.txt's head), unless it wraps console output (Docker's json-file logs:
+            # {"log":"Epoch: [0]  [   0/7393]  eta: ..."}).
             prev = line
             continue
         if b"Epoch: [" in line and b"eta:" in line and _TRAIN.search(line):
