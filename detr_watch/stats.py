@@ -814,10 +814,15 @@ def _last_per_step(xs: FloatArray, ys: FloatArray) -> tuple[FloatArray, FloatArr
 
 def pearson(a: npt.ArrayLike, b: npt.ArrayLike) -> float:
     """Pearson's r over the pairs where both are finite; NaN with under 3 pairs or a constant side."""
-    xs, ys = finite_points(a, b)
-    if xs.shape[0] < MIN_CORRELATION_POINTS:
+    return _pearson(*finite_points(a, b))
+
+
+def _pearson(xs: FloatArray, ys: FloatArray) -> float:
+    """`pearson` of finite pairs; the means are np.mean's floats, as in `_fit`."""
+    n = xs.shape[0]
+    if n < MIN_CORRELATION_POINTS:
         return _NAN
-    dx, dy = xs - xs.mean(), ys - ys.mean()
+    dx, dy = xs - float(np.add.reduce(xs)) / n, ys - float(np.add.reduce(ys)) / n
     denom = math.sqrt(_dot(dx, dx) * _dot(dy, dy))
     if denom == 0.0:
         return _NAN
@@ -886,11 +891,12 @@ def spearman(a: npt.ArrayLike, b: npt.ArrayLike, b_ranks: Optional[FloatArray] =
     if b_ranks is not None:
         xs = _as_float(a)
         if np.isfinite(xs).all() and np.isfinite(_as_float(b)).all():
-            return _NAN if xs.shape[0] < MIN_CORRELATION_POINTS else pearson(ranks(xs), b_ranks)
+            # ranks are finite
+            return _NAN if xs.shape[0] < MIN_CORRELATION_POINTS else _pearson(ranks(xs), _as_float(b_ranks))
     xs, ys = finite_points(a, b)
     if xs.shape[0] < MIN_CORRELATION_POINTS:
         return _NAN
-    return pearson(ranks(xs), ranks(ys))
+    return _pearson(ranks(xs), ranks(ys))
 
 
 class Gap(NamedTuple):

@@ -304,18 +304,21 @@ def correlations(h: _Histories, names: list[str]) -> dict[str, Any]:
     out: dict[str, Any] = {"ap": ap, "losses": {}}
     if ap is None:
         return out
-    ranked = (np.empty(0), np.empty(0))  # AP's ranks at the steps of the last loss (most share them)
+    # AP's ranks at each set of steps the losses share with it (most share one)
+    ranked: list[tuple[FloatArray, FloatArray]] = []
     for name in _main_names(names):
         info = parse_name(name)
         if goal(name) != "min" or info.role not in CORRELATED_ROLES or h.axis(name) != h.axis(ap):
             continue
         xs, a, b = stats.match_steps(*h.arrays(name), *h.arrays(ap))
-        if not (xs.shape == ranked[0].shape and np.array_equal(xs, ranked[0])):
-            ranked = (xs, stats.ranks(b))
+        b_ranks = next((r for at, r in ranked if at.shape == xs.shape and np.array_equal(at, xs)), None)
+        if b_ranks is None:
+            b_ranks = stats.ranks(b)
+            ranked.append((xs, b_ranks))
         out["losses"][name] = {
             "points": int(a.shape[0]),
             "pearson": _num(stats.pearson(a, b)),
-            "spearman": _num(stats.spearman(a, b, ranked[1])),
+            "spearman": _num(stats.spearman(a, b, b_ranks)),
         }
     return out
 

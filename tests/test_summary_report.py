@@ -197,6 +197,27 @@ def test_correlations_rank_ap_again_when_the_steps_change() -> None:
         assert losses[name]["spearman"] == stats.spearman(values[keep], ap[keep]), name
 
 
+def test_spearman_of_losses_that_meet_ap_at_as_many_but_other_steps() -> None:
+    """AP's ranks are kept per set of steps: a loss with as many steps as an earlier one, but other
+    steps, is ranked against AP at its own steps; a set seen before is ranked the same way again."""
+    rng = np.random.default_rng(12)
+    n = 40
+    ap = rng.random(n)
+    a, b, c, d = (rng.random(n) for _ in range(4))
+    a[::4] = NAN
+    c[1::4] = NAN
+    d[::4] = NAN
+    names = ("train_loss", "train_loss_bbox", "train_loss_ce", "train_loss_giou")
+    rows = [
+        {**{name: v[i] for name, v in zip(names, (a, b, c, d))}, "test_coco_eval_bbox/AP": ap[i]}
+        for i in range(n)
+    ]
+    losses = summarize(snapshot(rows), "log.txt", "detr-json")["analysis"]["correlations"]["losses"]
+    for name, values in zip(names, (a, b, c, d)):
+        keep = ~np.isnan(values)
+        assert losses[name]["spearman"] == stats.spearman(values[keep], ap[keep]), name
+
+
 def test_train_test_gap_by_hand() -> None:
     gaps = summarize(snapshot(detr_rows()), "log.txt", "detr-json")["analysis"]["gaps"]
     ce = gaps["loss_ce"]  # test - train = 0.25 * epoch
