@@ -81,6 +81,10 @@ def finite_points(steps: npt.ArrayLike, values: npt.ArrayLike) -> tuple[FloatArr
     return xs[keep], ys[keep]
 
 
+def _as_floats(steps: npt.ArrayLike, values: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
+    return _as_float(steps), _as_float(values)
+
+
 def _finite_only(ys: FloatArray) -> FloatArray:
     """The finite values of ys; ys itself when all are."""
     keep = np.isfinite(ys)
@@ -773,15 +777,21 @@ def _history_stats(
 
 
 def match_steps(
-    steps_a: npt.ArrayLike, values_a: npt.ArrayLike, steps_b: npt.ArrayLike, values_b: npt.ArrayLike
+    steps_a: npt.ArrayLike,
+    values_a: npt.ArrayLike,
+    steps_b: npt.ArrayLike,
+    values_b: npt.ArrayLike,
+    finite: bool = False,
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """(steps, a, b) at the steps where both series have a finite value, ascending.
 
     A step repeated within one series keeps its last value (the newest, as `analysis.stitch` would).
-    The results may be the inputs themselves (when both series are finite at the same steps).
+    The results may be the inputs themselves (when both series are finite at the same steps). With
+    `finite`, both series are their finite points already (as `finite_points` gives them).
     """
-    xa, ya = _last_per_step(*finite_points(steps_a, values_a))
-    xb, yb = _last_per_step(*finite_points(steps_b, values_b))
+    pick = _as_floats if finite else finite_points
+    xa, ya = _last_per_step(*pick(steps_a, values_a))
+    xb, yb = _last_per_step(*pick(steps_b, values_b))
     if xa.shape == xb.shape and np.array_equal(xa, xb):  # the usual case: logged together
         return xa, ya, yb
     if xa.shape[0] == 0 or xb.shape[0] == 0:
@@ -914,13 +924,14 @@ def gap(
     train: npt.ArrayLike,
     steps_test: npt.ArrayLike,
     test: npt.ArrayLike,
+    finite: bool = False,
 ) -> Gap:
     """The train-test gap (test - train at the steps both have) and whether it is widening.
 
     Widening: the least-squares slope of the gap over the last half of those steps (at least 3
-    points) exceeds its standard error.
+    points) exceeds its standard error. `finite` as in `match_steps`.
     """
-    xs, a, b = match_steps(steps_train, train, steps_test, test)
+    xs, a, b = match_steps(steps_train, train, steps_test, test, finite)
     n = int(xs.shape[0])
     if n == 0:
         return Gap(0, _NAN, _NAN, Fit(_NAN, _NAN, 0), False)

@@ -170,7 +170,7 @@ def _main_names(names: list[str]) -> list[str]:
 
 
 def _median_ratio(h: _Histories, a: str, b: str) -> float:
-    _, va, vb = stats.match_steps(*h.arrays(a), *h.arrays(b))
+    _, va, vb = stats.match_steps(*h.arrays(a), *h.arrays(b), finite=True)
     ok = vb != 0
     if not ok.any():
         return math.nan
@@ -310,7 +310,7 @@ def correlations(h: _Histories, names: list[str]) -> dict[str, Any]:
         info = parse_name(name)
         if goal(name) != "min" or info.role not in CORRELATED_ROLES or h.axis(name) != h.axis(ap):
             continue
-        xs, a, b = stats.match_steps(*h.arrays(name), *h.arrays(ap))
+        xs, a, b = stats.match_steps(*h.arrays(name), *h.arrays(ap), finite=True)
         b_ranks = next((r for at, r in ranked if at.shape == xs.shape and np.array_equal(at, xs)), None)
         if b_ranks is None:
             b_ranks = stats.ranks(b)
@@ -337,7 +337,7 @@ def gaps(h: _Histories, names: list[str]) -> dict[str, Any]:
         other = held_out.get((info.base, info.unscaled))
         if info.split != "train" or other is None or goal(name) != "min" or h.axis(name) != h.axis(other):
             continue
-        g = stats.gap(*h.arrays(name), *h.arrays(other))
+        g = stats.gap(*h.arrays(name), *h.arrays(other), finite=True)
         out[info.base + ("_unscaled" if info.unscaled else "")] = {
             "train": name,
             "test": other,
@@ -364,7 +364,7 @@ def _last_common(h: _Histories, a: str, b: str) -> Optional[tuple[float, float, 
     if xa.shape[0] and xb.shape[0] and xa[-1] == xb[-1] and xa[-1] == xa.max() and xb[-1] == xb.max():
         # both end at their largest step, and the last entry of a step is the value it keeps
         return float(xa[-1]), float(ya[-1]), float(yb[-1])
-    xs, va, vb = stats.match_steps(xa, ya, xb, yb)
+    xs, va, vb = stats.match_steps(xa, ya, xb, yb, finite=True)
     if xs.shape[0] == 0:
         return None
     return float(xs[-1]), float(va[-1]), float(vb[-1])
