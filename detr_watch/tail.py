@@ -325,7 +325,7 @@ class Tailer:
         used = 0
         while limit is None or used < limit:
             n = self._read_size if limit is None else min(self._read_size, limit - used)
-            if _readblock is not None and not self._discarding and len(self._head) >= _FINGERPRINT:
+            if _readblock is not None and not self._discarding:
                 if len(self._partial) < n // 2:
                     n -= len(self._partial)  # the held line and the read: n bytes, as malloc reuses
                 got = self._read_lines(n, batch)
@@ -351,14 +351,22 @@ class Tailer:
             return 0
         base = self._pos
         self._pos += got
-        if block is None:  # rest: the held line and the read
-            self._tail = (self._tail + rest[max(held, len(rest) - _FINGERPRINT) :])[-_FINGERPRINT:]
+        # The first and last bytes of the read, for the fingerprints: the read is rest[held:]
+        # without a block, else block[held:] + newline + rest.
+        if block is None:
+            first, last = rest[held : held + _FINGERPRINT], rest[max(held, len(rest) - _FINGERPRINT) :]
+        else:
+            last = block[max(held, len(block) - _FINGERPRINT) :] + b"\n" + rest[-_FINGERPRINT:]
+            first = block[held : held + _FINGERPRINT]
+            if len(first) < _FINGERPRINT:
+                first = (first + b"\n" + rest)[:_FINGERPRINT]
+        if len(self._head) < _FINGERPRINT:
+            self._head = (self._head + first)[:_FINGERPRINT]
+        self._tail = (self._tail + last)[-_FINGERPRINT:]
+        if block is None:
             self._hold(rest, batch)
-            return got
-        # the last bytes read: the end of the block's read part, its newline and the rest
-        end = block[max(held, len(block) - _FINGERPRINT) :] + b"\n" + rest[-_FINGERPRINT:]
-        self._tail = (self._tail + end)[-_FINGERPRINT:]
-        self._lines(block, base + len(block) - held + 1, rest, batch)
+        else:
+            self._lines(block, base + len(block) - held + 1, rest, batch)
         return got
 
     def _consume(self, data: bytes, batch: _Batch) -> None:
