@@ -18,7 +18,7 @@ from detr_watch.blocks import Block
 from detr_watch.errors import DetrWatchError, NotALogError
 from detr_watch.formats.base import Parser
 from detr_watch.records import Record
-from detr_watch.tail import Tailer
+from detr_watch.tail import Lines, Tailer
 
 # How much of a file we look at before deciding it is not a training log. Console logs of
 # detectron2 print ~900 lines of configuration before the first metric.
@@ -159,6 +159,12 @@ class Source:
                 self._head.clear()
                 self._head_bytes = 0
                 self.not_a_log = False
+            if self._parser is None and not self._head and isinstance(chunk.lines, Lines):
+                # A first chunk usually holds enough lines to tell the format: then its text goes to
+                # the parser as it was read, not cut into a list of lines first (8 MiB: ~4 ms).
+                name = self._forced or formats.detect(chunk.lines.first(SNIFF_LINES))
+                if name is not None:
+                    self._parser = formats.create(name)
             if self._parser is not None:
                 out.extend(feed(self._parser, chunk.lines))
             else:

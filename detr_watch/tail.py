@@ -49,6 +49,17 @@ class Lines(Sequence[bytes]):
                 self._lines = [line for part in self.parts for line in part.split(b"\n")]
         return self._lines
 
+    def first(self, n: int) -> list[bytes]:
+        """The first `n` lines (all if fewer), cutting no more of the text than that."""
+        if self._lines is not None:
+            return self._lines[:n]
+        out: list[bytes] = []
+        for part in self.parts:
+            out += part.split(b"\n", n - len(out))[: n - len(out)]
+            if len(out) >= n:
+                break
+        return out
+
     def __len__(self) -> int:
         if self._lines is not None:
             return len(self._lines)

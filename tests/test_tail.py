@@ -406,6 +406,8 @@ def test_lines_are_the_text_as_read_and_equal_its_lines() -> None:
     assert lines[1] == b"b" and lines[-1] == b"c\r" and lines[1:3] == [b"b", b""]
     assert Lines() == [] and len(Lines()) == 0 and lines != [b"a"]
     assert lines.parts == [b"a\nb", b"", b"c\r"]  # what a bulk parser takes as it is
+    for n in range(6):  # the head that format detection looks at, cut from the text alone
+        assert Lines([b"a\nb", b"", b"c\r"]).first(n) == lines.first(n) == [b"a", b"b", b"", b"c\r"][:n]
 
 
 def test_a_read_hands_over_the_text_it_read_uncut(log: Path) -> None:
