@@ -306,6 +306,7 @@ class _Rows:
         self.lines: list[Optional[bytes]] = []
         self.epochs: list[Any] = []  # each row's `epoch` value, as it was
         self.times: list[Optional[float]] = []
+        self.read = 0  # rows `_jsonrows` read (their line: None)
 
     def add(self, values: list[Any], obj: dict[str, Any], line: bytes) -> bool:
         """Append a row whose values are numbers and COCO lists where the plan has them.
@@ -354,8 +355,9 @@ class _Rows:
             n = len(got)
             if not n:
                 break
-            self.values.frombytes(got[:, plan.columns].tobytes())
+            self.values.frombytes(got.take(plan.columns, axis=1).data.cast("B"))  # C order, no tobytes copy
             self.lines.extend([None] * n)  # no boolean can be in a line `_jsonrows` read
+            self.read += n
             if plan.epoch is not None:
                 self.epochs.extend(got[:, plan.epoch].tolist())
             start = after
@@ -589,7 +591,11 @@ class DetrJsonParser:
         shape = rows.shape
         values = np.frombuffer(rows.values, dtype=np.float64).reshape(n, -1)
         start = 0
-        for i in np.flatnonzero(((values == 0.0) | (values == 1.0)).any(axis=1)).tolist():
+        # rows that may hold a boolean: none when `_jsonrows` read them all
+        maybe = (
+            [] if rows.read == n else np.flatnonzero(((values == 0.0) | (values == 1.0)).any(axis=1)).tolist()
+        )
+        for i in maybe:
             line = rows.lines[i]
             if line is None or (b"true" not in line and b"false" not in line):
                 continue  # no boolean anywhere: a byte search instead of parsing it again
