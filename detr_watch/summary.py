@@ -35,6 +35,7 @@ import numpy.typing as npt
 
 from detr_watch import stats
 from detr_watch.analysis import stitch
+from detr_watch.parallel import Elsewhere, can_fork
 from detr_watch.roles import SPLIT_ORDER, goal, parse_name
 from detr_watch.store import FloatArray, SeriesData, Snapshot
 
@@ -437,10 +438,36 @@ def analysis(snapshot: Snapshot, histories: Optional[_Histories] = None) -> dict
     }
 
 
-def summarize(snapshot: Snapshot, path: str, fmt: str) -> dict[str, Any]:
-    """The `summary --json` object (schema in the README)."""
+# Below this many points in all, the statistics are computed in one process (a fork costs ~3 ms).
+PARALLEL_POINTS = 200_000
+
+
+def summarize(snapshot: Snapshot, path: str, fmt: str, parallel: Optional[bool] = None) -> dict[str, Any]:
+    """The `summary --json` object (schema in the README).
+
+    On two cores or more (Linux) and a big enough log (`PARALLEL_POINTS`), a forked child
+    computes the `analysis` and a third of the series while this process computes the other two
+    thirds (`parallel.Elsewhere`): 103 series of 20,000 points, 105 -> ~60 ms. `parallel` forces
+    it on or off (tests); the numbers are the same either way.
+    """
     h = _Histories(snapshot)
-    entries = _all_series(h, sorted(snapshot.series))
+    names = sorted(snapshot.series)
+    if parallel is None:
+        parallel = sum(s.values.shape[0] for s in snapshot.series.values()) >= PARALLEL_POINTS
+    theirs, mine = names[0::3], [n for i, n in enumerate(names) if i % 3]
+
+    def other_part() -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+        return analysis(snapshot, h), _all_series(h, theirs)
+
+    other = Elsewhere(other_part, fork=parallel and can_fork())
+    try:
+        computed = _all_series(h, mine)
+    except BaseException:
+        other.cancel()
+        raise
+    relations, computed_there = other.result()
+    computed.update(computed_there)
+    entries = {name: computed[name] for name in names}
     return {
         "path": path,
         "format": fmt,
@@ -451,5 +478,5 @@ def summarize(snapshot: Snapshot, path: str, fmt: str) -> dict[str, Any]:
             for r in snapshot.runs
         ],
         "series": entries,
-        "analysis": analysis(snapshot, h),
+        "analysis": relations,
     }
