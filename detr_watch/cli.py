@@ -264,7 +264,13 @@ def script() -> None:
     saves its data there), stdout and stderr are flushed and the process leaves without the
     teardown. Not under a profiler (`python -m cProfile` prints after the module returns) or while
     a non-daemon thread runs (the interpreter would wait for it): then it exits normally.
+
+    numpy's OpenBLAS starts a thread per core at import, and they spin for a while waiting for
+    work that never comes (detr-watch does no linear algebra): ~0.13 s of CPU at every start,
+    taken from the training on the same machine and, on 2 cores, from our own reading. Unless
+    the user set it, OpenBLAS gets one thread (read when numpy loads it, so set before that).
     """
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     code = main()
     threading = sys.modules.get("threading")
     running = threading is not None and any(
