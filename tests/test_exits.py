@@ -295,3 +295,18 @@ def test_the_script_runs_exit_handlers_and_waits_for_threads(log: Path, tmp_path
     done = run_script(tmp_path, TEARDOWN + textwrap.dedent(thread), ["--version"])
     assert done.returncode == 0 and done.stdout.endswith("thread done\n")
     assert "teardown ran" in done.stderr  # a normal exit then, which waits for the thread
+
+
+@pytest.mark.parametrize("given", [None, "3"])
+def test_the_script_gives_openblas_one_thread_unless_told(tmp_path: Path, given: str | None) -> None:
+    # numpy's OpenBLAS threads spin at start for nothing (no linear algebra here); a user's own
+    # setting stands.
+    before = f"""
+    import atexit, os, sys
+    os.environ.pop("OPENBLAS_NUM_THREADS", None)
+    if {given!r} is not None:
+        os.environ["OPENBLAS_NUM_THREADS"] = {given!r}
+    atexit.register(lambda: sys.stdout.write("threads " + os.environ["OPENBLAS_NUM_THREADS"] + "\\n"))
+    """
+    done = run_script(tmp_path, before, ["--version"])
+    assert done.returncode == 0 and done.stdout.endswith(f"threads {given or '1'}\n")
