@@ -158,3 +158,43 @@ def test_frame_after_a_new_record(benchmark: Any, console_store: SeriesStore) ->
 
     benchmark(frame)
     assert len(buf.getvalue().splitlines()) == 48
+
+
+@pytest.fixture(scope="module")
+def logtxt_file(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    path = tmp_path_factory.mktemp("bench") / "log.txt"
+    gen_logs().write_logtxt(path, 5000, nan_every=1000)
+    return path
+
+
+@pytest.mark.parametrize("compiled", [True, False], ids=["compiled read", "python read"])
+def test_tail_reads_a_whole_file(benchmark: Any, logtxt_file: Any, compiled: bool) -> None:
+    """The tailer's read of a 22 MB file in its 8 MiB reads: the lines handed on in the read's own
+    bytes (`_readblock`) or copied out of each read."""
+    from detr_watch import tail
+
+    if compiled and tail._readblock is None:
+        pytest.skip("detr_watch._readblock not built")
+    saved = tail._readblock
+    if not compiled:
+        tail._readblock = None  # type: ignore[assignment]
+
+    def read_all() -> int:
+        with tail.Tailer(logtxt_file) as t:
+            return sum(len(c.lines) for c in t.read())
+
+    try:
+        assert benchmark(read_all) == 5000
+    finally:
+        tail._readblock = saved
+
+
+@pytest.mark.parametrize("parallel", [True, False], ids=["two processes", "one process"])
+def test_summary_statistics(benchmark: Any, logtxt_file: Any, parallel: bool) -> None:
+    from detr_watch.summary import summarize
+
+    store = SeriesStore()
+    load(Source(logtxt_file), store)
+    snapshot = store.snapshot()
+    data = benchmark(lambda: summarize(snapshot, "log.txt", "detr-json", parallel=parallel))
+    assert data["records"] == 5000 and data["analysis"]["correlations"]
