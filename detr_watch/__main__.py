@@ -1,3 +1,4 @@
 from detr_watch.cli import script
 
-script()
+if __name__ == "__main__":
+    script()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import errno
 import os
 import sys
 from dataclasses import replace
@@ -240,12 +241,29 @@ def run(argv: Sequence[str], stdout: IO[str], stderr: IO[str]) -> int:
         except (OSError, ValueError):
             pass
         return 0
+    except OSError as exc:
+        if exc.errno not in _WRITE_ERRORS:  # (reading errors come as DetrWatchError)
+            return _internal_error(exc, args, argv, stderr)
+        stderr.write(f"error: cannot write the output: {exc.strerror}\n")
+        stderr.write("hint: check the file or device it goes to (free space, quota)\n")
+        return 1
     except Exception as exc:  # a bug of ours: one line by default, the traceback on request
-        if args is not None and getattr(args, "traceback", False) or "--traceback" in argv:
-            _print_traceback(stderr)
-        stderr.write(f"error: internal error: {type(exc).__name__}: {clean(str(exc), limit=1000)}\n")
-        stderr.write("hint: rerun with --traceback and report it\n")
-        return 70
+        return _internal_error(exc, args, argv, stderr)
+
+
+# Errors only a write gives: the output's disk is full.
+_WRITE_ERRORS = (errno.ENOSPC, errno.EDQUOT)
+
+
+def _internal_error(
+    exc: BaseException, args: Optional[argparse.Namespace], argv: Sequence[str], stderr: IO[str]
+) -> int:
+    """A bug of ours: one line by default, the traceback on request (called while handling it)."""
+    if args is not None and getattr(args, "traceback", False) or "--traceback" in argv:
+        _print_traceback(stderr)
+    stderr.write(f"error: internal error: {type(exc).__name__}: {clean(str(exc), limit=1000)}\n")
+    stderr.write("hint: rerun with --traceback and report it\n")
+    return 70
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -279,11 +297,22 @@ def script() -> None:
     if running or sys.getprofile() is not None or not hasattr(atexit, "_run_exitfuncs"):
         sys.exit(code)
     atexit._run_exitfuncs()
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):  # the reader went away (as in `run`: not an error of ours)
-            pass
+    try:
+        if sys.stdout is not None:
+            sys.stdout.flush()
+    except BrokenPipeError:  # the reader went away (as in `run`: not an error of ours)
+        pass
+    except (OSError, ValueError) as exc:  # a full disk, say: what was not written is lost
+        if sys.stderr is not None:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            sys.stderr.write(f"error: cannot write the output: {reason}\n")
+            sys.stderr.write("hint: check the file or device it goes to (free space, permissions)\n")
+        code = code or 1
+    try:
+        if sys.stderr is not None:
+            sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
     os._exit(code)
 
 

@@ -310,3 +310,36 @@ def test_the_script_gives_openblas_one_thread_unless_told(tmp_path: Path, given:
     """
     done = run_script(tmp_path, before, ["--version"])
     assert done.returncode == 0 and done.stdout.endswith(f"threads {given or '1'}\n")
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full here")
+@pytest.mark.parametrize("unbuffered", [False, True])  # written at exit, or while the command runs
+def test_output_to_a_full_disk_is_an_error(tmp_path: Path, unbuffered: bool) -> None:
+    path = big_log(tmp_path / "log.txt", 3)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    if unbuffered:
+        env["PYTHONUNBUFFERED"] = "1"
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [sys.executable, "-m", "detr_watch", "summary", "--json", str(path)],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=WAIT,
+            env=env,
+        )
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.startswith("error: cannot write the output: ") and "\nhint: " in done.stderr
+
+
+def test_a_closed_stdout_is_no_crash(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "detr_watch", "--version"],
+        stdout=subprocess.DEVNULL,
+        close_fds=True,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=WAIT,
+        preexec_fn=lambda: os.close(1),
+    )
+    assert done.returncode == 0 and "Traceback" not in done.stderr
