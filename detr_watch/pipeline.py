@@ -159,7 +159,12 @@ class Source:
                 self._head.clear()
                 self._head_bytes = 0
                 self.not_a_log = False
-            if self._parser is None and not self._head and isinstance(chunk.lines, Lines):
+            if (
+                self._parser is None
+                and not self._head
+                and not self.not_a_log
+                and isinstance(chunk.lines, Lines)
+            ):
                 # A first chunk usually holds enough lines to tell the format: then its text goes to
                 # the parser as it was read, not cut into a list of lines first (8 MiB: ~4 ms).
                 name = self._forced or formats.detect(chunk.lines.first(SNIFF_LINES))

@@ -55,9 +55,15 @@ class Lines(Sequence[bytes]):
             return self._lines[:n]
         out: list[bytes] = []
         for part in self.parts:
-            out += part.split(b"\n", n - len(out))[: n - len(out)]
-            if len(out) >= n:
+            want = n - len(out)
+            if want <= 0:
                 break
+            end = -1
+            for _ in range(want):  # the end of the first `want` lines: no copy of the rest
+                end = part.find(b"\n", end + 1)
+                if end < 0:
+                    break
+            out += (part if end < 0 else part[:end]).split(b"\n")
         return out
 
     def __len__(self) -> int:

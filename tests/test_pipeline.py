@@ -56,6 +56,10 @@ def test_a_file_that_is_not_a_log_is_reported(tmp_path: Path) -> None:
     assert source.not_a_log
     with pytest.raises(DetrWatchError, match="not a training log"):
         source.check_log()
+    # what is appended later is not read as a log either: the file was judged by its head
+    with open(path, "a") as f:
+        f.write("".join(_line(e) for e in range(5)))
+    assert source.poll() == [] and source.not_a_log
     source.close()
 
 
