@@ -32,6 +32,9 @@
 static int
 cut_to(PyObject **buf, Py_ssize_t size)
 {
+    if (size == PyBytes_GET_SIZE(*buf)) { /* nothing to cut (and b"" is shared: never written) */
+        return 0;
+    }
     if (size >= PyBytes_GET_SIZE(*buf) / 2) {
         Py_SET_SIZE(*buf, size);
         PyBytes_AS_STRING(*buf)[size] = '\0';

@@ -15,7 +15,7 @@ try:
 except ImportError:  # pragma: no cover - built wherever a C compiler is
     _readblock = None  # type: ignore[assignment]
 
-pytestmark = pytest.mark.skipif(_readblock is None, reason="detr_watch._readblock not built (no C compiler)")
+needs_read = pytest.mark.skipif(_readblock is None, reason="detr_watch._readblock not built (no C compiler)")
 
 
 def test_ci_builds_the_compiled_read() -> None:
@@ -32,6 +32,7 @@ def defined(data: bytes, partial: bytes) -> tuple[int, Optional[bytes], bytes]:
     return len(data), partial + data[:last], data[last + 1 :]
 
 
+@needs_read
 @settings(max_examples=200, deadline=None)
 @given(
     content=st.binary(max_size=300)
@@ -50,6 +51,7 @@ def test_a_read_is_cut_at_its_last_newline(content: bytes, partial: bytes, start
         assert os.lseek(f.fileno(), 0, os.SEEK_CUR) == start + got[0]  # the file moved on by the read
 
 
+@needs_read
 def test_a_big_read_and_the_end_of_the_file() -> None:
     content = b"".join(b"line %d\n" % i for i in range(500_000)) + b"torn"
     with tempfile.TemporaryFile() as f:
@@ -61,6 +63,7 @@ def test_a_big_read_and_the_end_of_the_file() -> None:
         assert _readblock.read_lines(f.fileno(), rest, 8 << 20) == (0, None, b"torn")
 
 
+@needs_read
 def test_errors_are_python_errors() -> None:
     r, w = os.pipe()
     os.close(r)
