@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import os
 import signal
+from typing import Optional, TypeVar
 
 import pytest
 from conftest import REAL_LOGS, load_real_log
 
+from detr_watch import summary
 from detr_watch.jsonout import dumps
 from detr_watch.parallel import Elsewhere, can_fork
 from detr_watch.summary import summarize
+
+T = TypeVar("T")
 
 needs_fork = pytest.mark.skipif(not can_fork(), reason="no fork here (not Linux, or one core)")
 PARENT = os.getpid()
@@ -76,10 +80,27 @@ def test_cancel_stops_and_reaps_the_child() -> None:
         os.waitpid(-1, os.WNOHANG)
 
 
+class Watched(Elsewhere[T]):
+    """Elsewhere that notes whether the child's answer was used."""
+
+    delivered: list[bool] = []
+
+    def _collect(self) -> Optional[T]:
+        got = super()._collect()
+        Watched.delivered.append(got is not None)
+        return got
+
+
+@needs_fork
 @pytest.mark.parametrize("name", REAL_LOGS)
-def test_summary_is_the_same_computed_in_two_processes_or_one(name: str) -> None:
+def test_summary_is_the_same_computed_in_two_processes_or_one(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     fmt, store = load_real_log(name)
     snap = store.snapshot()
     one = summarize(snap, name, fmt, parallel=False)
+    monkeypatch.setattr(summary, "Elsewhere", Watched)
+    Watched.delivered = []
     two = summarize(snap, name, fmt, parallel=True)
+    assert Watched.delivered == [True]  # the child's part, not the parent's fallback
     assert dumps(two) == dumps(one)
