@@ -583,3 +583,23 @@ def test_spearman_with_b_ranks_given_still_drops_non_finite_pairs() -> None:
     want = stats.spearman(a, b)
     assert stats.spearman(a, b, stats.ranks(np.asarray(b))) == want
     assert stats.spearman(b, a, stats.ranks(np.asarray(a))) == stats.spearman(b, a)
+
+
+def test_records_of_many_pads_no_array_to_more_than_twice_its_length(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a group of trailing medians can hold one long series and many short ones: they are searched
+    # apart, not all padded to the long one
+    monkeypatch.setattr(stats, "_RECORD_BLOCK", 8)
+    seen: list[list[int]] = []
+    alike = stats._records_of_alike
+
+    def watched(arrays: list[np.ndarray], goals: list[str]) -> list[np.ndarray]:
+        seen.append([a.shape[0] for a in arrays])
+        return alike(arrays, goals)
+
+    monkeypatch.setattr(stats, "_records_of_alike", watched)
+    arrays = [np.arange(1000.0), *[np.arange(float(n)) for n in (3, 5, 20, 40, 50, 900)]]
+    got = stats._records_of_many(arrays, ["max"] * len(arrays))
+    assert [r.tolist() for r in got] == [list(range(1, a.shape[0])) for a in arrays]
+    assert all(max(g) <= 2 * max(min(g), 8) for g in seen) and sorted(n for g in seen for n in g) == sorted(
+        a.shape[0] for a in arrays
+    )
