@@ -163,9 +163,10 @@ class Tailer:
     A line longer than `max_line` bytes is discarded (counted in `Chunk.dropped`) so that a
     runaway line without a newline cannot grow memory without bound. `read_size` is the size of
     one read from the file: the one-shot commands and the live view's history read in rounds of
-    8 MiB, so one read a round (measured: its buffer then goes back to malloc whole and the next
-    round reuses it; with two reads a round the heap was trimmed and every page of the file
-    faulted in again: 300 MB of console log 3.25 -> 2.95 s, 89 MB of log.txt 34k -> 15k faults).
+    8 MiB, so one read a round (and a small one for as many bytes as the line held before it;
+    measured: the big read's buffer then goes back to malloc whole and the next round reuses it;
+    with two 4 MiB reads a round the heap was trimmed and every page of the file faulted in
+    again: 300 MB of console log 3.25 -> 2.95 s, 89 MB of log.txt 34k -> 15k faults).
     """
 
     def __init__(
