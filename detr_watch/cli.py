@@ -244,15 +244,21 @@ def run(argv: Sequence[str], stdout: IO[str], stderr: IO[str]) -> int:
     except OSError as exc:
         if exc.errno not in _WRITE_ERRORS:  # (reading errors come as DetrWatchError)
             return _internal_error(exc, args, argv, stderr)
-        stderr.write(f"error: cannot write the output: {exc.strerror}\n")
-        stderr.write("hint: check the file or device it goes to (free space, quota)\n")
-        return 1
+        return _output_error(exc, stderr)
     except Exception as exc:  # a bug of ours: one line by default, the traceback on request
         return _internal_error(exc, args, argv, stderr)
 
 
 # Errors only a write gives: the output's disk is full.
 _WRITE_ERRORS = (errno.ENOSPC, errno.EDQUOT)
+
+
+def _output_error(exc: Exception, stderr: IO[str]) -> int:
+    """Output that could not be written (a full disk): said in one line, status 1."""
+    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    stderr.write(f"error: cannot write the output: {reason}\n")
+    stderr.write("hint: check the file or device it goes to (free space, quota)\n")
+    return 1
 
 
 def _internal_error(
@@ -303,11 +309,8 @@ def script() -> None:
     except BrokenPipeError:  # the reader went away (as in `run`: not an error of ours)
         pass
     except (OSError, ValueError) as exc:  # a full disk, say: what was not written is lost
-        if sys.stderr is not None:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            sys.stderr.write(f"error: cannot write the output: {reason}\n")
-            sys.stderr.write("hint: check the file or device it goes to (free space, permissions)\n")
-        code = code or 1
+        failed = _output_error(exc, sys.stderr) if sys.stderr is not None else 1
+        code = code or failed
     try:
         if sys.stderr is not None:
             sys.stderr.flush()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import signal
 import sys
 from typing import Callable, Generic, Optional, TypeVar
 
@@ -75,7 +76,7 @@ class Elsewhere(Generic[T]):
         """Stop and reap the child, if any (the caller no longer wants the result)."""
         if self._pid:
             try:
-                os.kill(self._pid, 9)
+                os.kill(self._pid, signal.SIGKILL)
             except OSError:
                 pass
             os.close(self._read)
