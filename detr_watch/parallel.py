@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import os
 import pickle
+import select
 import signal
 import sys
+import time
 from typing import Callable, Generic, Optional, TypeVar
 
 T = TypeVar("T")
@@ -41,10 +43,15 @@ class Elsewhere(Generic[T]):
     in the caller as it would be without the child.
     """
 
-    def __init__(self, work: Callable[[], T], fork: Optional[bool] = None) -> None:
+    def __init__(self, work: Callable[[], T], fork: Optional[bool] = None, patience: float = 10.0) -> None:
         self._work = work
         self._pid = 0
         self._read = -1
+        # How long `result()` waits for a child that sends nothing (a child that hangs, say on a
+        # lock some thread held at the fork): `patience` seconds, or three times as long as the
+        # caller took since the fork if that is more. Then the child is killed and the work done here.
+        self._patience = patience
+        self._started = time.monotonic()
         if not (can_fork() if fork is None else fork):
             return
         try:
@@ -91,18 +98,36 @@ class Elsewhere(Generic[T]):
         return self._work()
 
     def _collect(self) -> Optional[T]:
-        """The child's answer, None when it has none; the child is waited for either way."""
-        chunks = []
+        """The child's answer, None when it has none; the child is reaped either way."""
+        fd, pid = self._read, self._pid
+        now = time.monotonic()
+        deadline = now + max(self._patience, 3 * (now - self._started))
+        chunks: list[bytes] = []
+        late = False
+        waiting = select.poll()
+        waiting.register(fd, select.POLLIN)
         try:
-            with os.fdopen(self._read, "rb", closefd=True) as f:
-                while chunk := f.read(1 << 20):
-                    chunks.append(chunk)
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0 or not waiting.poll(left * 1000):
+                    late = True
+                    break
+                chunk = os.read(fd, 1 << 20)
+                if not chunk:
+                    break
+                chunks.append(chunk)
         except OSError:
             chunks = []
         finally:
-            _, status = os.waitpid(self._pid, 0)
+            if late:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            os.close(fd)
+            _, status = os.waitpid(pid, 0)
             self._pid = 0
-        if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0 or not chunks:
+        if late or not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0 or not chunks:
             return None
         try:
             got: T = pickle.loads(b"".join(chunks))

@@ -104,3 +104,21 @@ def test_summary_is_the_same_computed_in_two_processes_or_one(
     two = summarize(snap, name, fmt, parallel=True)
     assert Watched.delivered == [True]  # the child's part, not the parent's fallback
     assert dumps(two) == dumps(one)
+
+
+@needs_fork
+def test_a_child_that_sends_nothing_in_time_is_killed_and_the_work_done_here() -> None:
+    def hangs_in_the_child() -> tuple[int, int]:
+        if os.getpid() != PARENT:
+            import time
+
+            time.sleep(60)  # as a child stuck on a lock would
+        return child_pid_and(3)
+
+    import time
+
+    started = time.monotonic()
+    assert Elsewhere(hangs_in_the_child, patience=0.5).result() == (PARENT, 3)
+    assert time.monotonic() - started < 30
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)  # killed and reaped
