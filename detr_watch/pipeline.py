@@ -159,25 +159,12 @@ class Source:
                 self._head.clear()
                 self._head_bytes = 0
                 self.not_a_log = False
-            if (
-                self._parser is None
-                and not self._head
-                and not self.not_a_log
-                and isinstance(chunk.lines, Lines)
-            ):
-                # A first chunk usually holds enough lines to tell the format: then its text goes to
-                # the parser as it was read, not cut into a list of lines first (8 MiB: ~4 ms).
-                name = self._forced or formats.detect(chunk.lines.first(SNIFF_LINES))
-                if name is not None:
-                    self._parser = formats.create(name)
             if self._parser is not None:
                 out.extend(feed(self._parser, chunk.lines))
             else:
-                self._head.extend(chunk.lines)
-                self._head_bytes += sum(len(x) for x in chunk.lines)
-                out.extend(self._detect(final=False, feed=feed))
+                out.extend(self._detect(chunk.lines, final=False, feed=feed))
         if final and self._parser is None:
-            out.extend(self._detect(final=True, feed=feed))
+            out.extend(self._detect([], final=True, feed=feed))
         return out
 
     def read_tail(self, nbytes: Optional[int] = None) -> Optional[Tail]:
@@ -232,20 +219,36 @@ class Source:
             f"{MAX_LINE >> 20} MiB (a line that long is no training record)"
         )
 
-    def _detect(self, final: bool, feed: Callable[[Parser, Sequence[bytes]], list[T]]) -> list[T]:
+    def _detect(
+        self, lines: Sequence[bytes], final: bool, feed: Callable[[Parser, Sequence[bytes]], list[T]]
+    ) -> list[T]:
+        """Detect the format from the lines held so far and `lines`; once known, their records.
+
+        Lines that come first are sniffed from their start and handed to the parser as they are: a
+        `tail.Lines` stays the text it was read in (its first 1,500 lines cut, not all 8 MiB).
+        """
         if self.not_a_log:
             return []
-        head = self._head
-        name = self._forced or formats.detect(head[:SNIFF_LINES])
+        if self._head:  # the lines before told nothing yet: all of them together
+            self._keep(lines)
+            lines = self._head
+        head = lines.first(SNIFF_LINES) if isinstance(lines, Lines) else lines[:SNIFF_LINES]
+        name = self._forced or formats.detect(head)
         if name is None:
-            if final or len(head) >= SNIFF_LINES or self._head_bytes >= SNIFF_BYTES:
+            if lines is not self._head:
+                self._keep(lines)
+            if final or len(self._head) >= SNIFF_LINES or self._head_bytes >= SNIFF_BYTES:
                 self.not_a_log = True
                 self._head = []
             return []
         self._parser = formats.create(name)
         self._head = []
         self._head_bytes = 0
-        return feed(self._parser, head)
+        return feed(self._parser, lines)
+
+    def _keep(self, lines: Sequence[bytes]) -> None:
+        self._head.extend(lines)
+        self._head_bytes += sum(len(x) for x in lines)
 
     def check_log(self) -> None:
         """Raise if the file is not a training log (one-shot commands call this at the end)."""
