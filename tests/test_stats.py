@@ -471,7 +471,7 @@ def test_trailing_median_network_on_a_flat_and_a_monotone_series() -> None:
 def test_records_by_block_equal_one_pass(
     goal: str, one_pass_below: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Few records (blocks skipped), many (one pass), ties, flat and short series, a partial last
+    """Few records (blocks skipped), many (every block searched), ties, flat and short series, a partial last
     block; with every series searched by blocks, and with the short ones in one pass."""
     monkeypatch.setattr(stats, "_RECORD_BLOCK", 8)
     monkeypatch.setattr(stats, "_RECORD_ONE_PASS_BELOW", one_pass_below)
