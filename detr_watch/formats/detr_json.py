@@ -306,7 +306,6 @@ class _Rows:
         self.lines: list[Optional[bytes]] = []
         self.epochs: list[Any] = []  # each row's `epoch` value, as it was
         self.times: list[Optional[float]] = []
-        self.read = 0  # rows `_jsonrows` read (their line: None)
 
     def add(self, values: list[Any], obj: dict[str, Any], line: bytes) -> bool:
         """Append a row whose values are numbers and COCO lists where the plan has them.
@@ -357,7 +356,6 @@ class _Rows:
                 break
             self.values.frombytes(got.take(plan.columns, axis=1).data.cast("B"))  # C order, no tobytes copy
             self.lines.extend([None] * n)  # no boolean can be in a line `_jsonrows` read
-            self.read += n
             if plan.epoch is not None:
                 self.epochs.extend(got[:, plan.epoch].tolist())
             start = after
@@ -591,9 +589,11 @@ class DetrJsonParser:
         shape = rows.shape
         values = np.frombuffer(rows.values, dtype=np.float64).reshape(n, -1)
         start = 0
-        # rows that may hold a boolean: none when `_jsonrows` read them all
+        # rows that may hold a boolean: none when `_jsonrows` read them all (no line kept)
         maybe = (
-            [] if rows.read == n else np.flatnonzero(((values == 0.0) | (values == 1.0)).any(axis=1)).tolist()
+            []
+            if rows.lines.count(None) == n
+            else np.flatnonzero(((values == 0.0) | (values == 1.0)).any(axis=1)).tolist()
         )
         for i in maybe:
             line = rows.lines[i]
