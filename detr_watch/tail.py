@@ -378,21 +378,23 @@ class Tailer:
             first = block[held : held + _FINGERPRINT]
             if len(first) < _FINGERPRINT:
                 first = (first + b"\n" + rest)[:_FINGERPRINT]
-        if len(self._head) < _FINGERPRINT:
-            self._head = (self._head + first)[:_FINGERPRINT]
-        self._tail = (self._tail + last)[-_FINGERPRINT:]
+        self._fingerprint(first, last)
         if block is None:
             self._hold(rest, batch)
         else:
             self._lines(block, base + len(block) - held + 1, rest, batch)
         return got
 
+    def _fingerprint(self, first: bytes, last: bytes) -> None:
+        """Note a read that starts with `first` and ends with `last` (at least their 64 bytes)."""
+        if len(self._head) < _FINGERPRINT:
+            self._head = (self._head + first)[:_FINGERPRINT]
+        self._tail = (self._tail + last)[-_FINGERPRINT:]
+
     def _consume(self, data: bytes, batch: _Batch) -> None:
         base = self._pos
         self._pos += len(data)
-        if len(self._head) < _FINGERPRINT:
-            self._head = (self._head + data)[:_FINGERPRINT]
-        self._tail = (self._tail + data[-_FINGERPRINT:])[-_FINGERPRINT:]
+        self._fingerprint(data[:_FINGERPRINT], data[-_FINGERPRINT:])
         if self._discarding:
             nl = data.find(b"\n")
             if nl < 0:
